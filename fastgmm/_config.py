@@ -1,0 +1,34 @@
+"""Tunables of fastgmm, in one place.
+
+Everything here is read once, at import.  The grid constants decide how the
+points are cut into blocks; they never depend on the thread count, which is
+what makes a fit bitwise identical for any number of threads.
+"""
+
+import os
+
+#: Cache compiled kernels on disk (``numba.njit(cache=True)``).  Set the
+#: environment variable ``FASTGMM_NUMBA_CACHE=0`` to compile afresh in every
+#: process (useful when measuring compile time, or on a read-only install).
+NUMBA_CACHE = os.environ.get("FASTGMM_NUMBA_CACHE", "1").lower() not in (
+    "0",
+    "false",
+    "no",
+    "off",
+)
+
+#: Rows one thread processes into one set of partial statistics.
+BLOCK_ROWS = 1024
+
+#: Blocks whose partial statistics live at the same time (one "wave").  The
+#: kernels run the blocks of a wave in parallel; the partial statistics are
+#: then added in block order.  The wave is made narrower when the statistics
+#: are large (see ``PARTIALS_BUDGET_BYTES``), never because of the threads.
+MAX_WAVE_BLOCKS = 64
+
+#: Memory allowed for the partial statistics of one wave.
+PARTIALS_BUDGET_BYTES = 8 * 2**20
+
+#: Rows per chunk of dense initial responsibilities (``init_params='random'``
+#: and the one-hot partitions): bounds that scratch to about this many bytes.
+INIT_CHUNK_BYTES = 8 * 2**20

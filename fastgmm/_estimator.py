@@ -1,0 +1,453 @@
+"""``GaussianMixture``: scikit-learn's estimator contract over fastgmm's EM."""
+
+import math
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _kernels
+from ._em import EMSettings, VerboseReporter, fit_mixture
+from ._mstep import (
+    GaussianParameters,
+    n_parameters,
+    precisions_from_cholesky,
+)
+from ._sources import ArraySource
+from ._validation import (
+    PARAMETER_CONSTRAINTS,
+    check_means,
+    check_precisions,
+    check_sample_weight,
+    check_weights,
+)
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture fitted by EM, a drop-in for scikit-learn's.
+
+    Same parameters, attributes, methods, warnings and errors as
+    :class:`sklearn.mixture.GaussianMixture`, and from the same start the same
+    results.  Each EM iteration is one parallel pass over the data that
+    computes the responsibilities and accumulates shifted float64 sufficient
+    statistics on the fly, so ``fit`` never allocates an
+    ``n_samples x n_components`` array and float32 input is never upcast.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        The number of mixture components.
+
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        'full': each component has its own general covariance matrix;
+        'tied': all components share one general covariance matrix;
+        'diag': each component has its own diagonal covariance matrix;
+        'spherical': each component has its own single variance.
+
+    tol : float, default=1e-3
+        Convergence threshold: EM stops when the mean log-likelihood changes
+        by less than ``tol`` in an iteration.
+
+    reg_covar : float, default=1e-6
+        Non-negative regularization added to the diagonal of covariance.
+
+    max_iter : int, default=100
+        The maximum number of EM iterations (at least 1).
+
+    n_init : int, default=1
+        The number of initializations to perform. The best result is kept.
+
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
+default='kmeans'
+        How the initial responsibilities are drawn (scikit-learn's draws).
+
+    weights_init : array-like of shape (n_components,), default=None
+        The user-provided initial weights.
+
+    means_init : array-like of shape (n_components, n_features), default=None
+        The user-provided initial means.
+
+    precisions_init : array-like, default=None
+        The user-provided initial precisions (inverse covariances), of shape
+        (n_components,) if 'spherical', (n_features, n_features) if 'tied',
+        (n_components, n_features) if 'diag',
+        (n_components, n_features, n_features) if 'full'.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialization and :meth:`sample`.
+
+    warm_start : bool, default=False
+        If True, each ``fit`` starts from the solution of the previous one
+        (``n_init`` is then ignored after the first fit).
+
+    verbose : int, default=0
+        1 prints each initialization and iteration, 2 also the change of the
+        log-likelihood and the time.
+
+    verbose_interval : int, default=10
+        Iterations between two verbose messages.
+
+    n_threads : int or None, default=None
+        Threads for the kernels (None: all that Numba may use).  The result
+        does not depend on it, bit for bit.  Keyword-only.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray, shape depending on ``covariance_type``
+    precisions_ : ndarray, shape depending on ``covariance_type``
+    precisions_cholesky_ : ndarray, shape depending on ``covariance_type``
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Mean (weighted) log-likelihood of the training data at the best fit.
+    lower_bounds_ : list of float of length ``n_iter_``
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Defined only when `X` has feature names that are all strings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastgmm import GaussianMixture
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+    >>> gm.means_
+    array([[10.,  2.],
+           [ 1.,  2.]])
+    >>> gm.predict([[0, 0], [12, 3]])
+    array([1, 0])
+    """
+
+    _parameter_constraints: dict = dict(PARAMETER_CONSTRAINTS)
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        n_threads=None,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.n_threads = n_threads
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate model parameters with the EM algorithm.
+
+        Fits ``n_init`` times and keeps the run with the largest lower bound.
+        Each run iterates until the mean log-likelihood changes by less than
+        ``tol``, or ``max_iter`` iterations; otherwise a
+        :class:`~sklearn.exceptions.ConvergenceWarning` is raised.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, float32 or float64 (other numeric dtypes are
+            converted to float64).
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; a weight counts as that many copies of the
+            row (an integer weight gives the fit on duplicated rows, a zero
+            weight the fit without the row).
+
+        Returns
+        -------
+        self : object
+            The fitted mixture.
+        """
+        self.fit_predict(X, y, sample_weight=sample_weight)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit the model to X and return the most likely component of each row.
+
+        Equal to ``fit(X).predict(X)`` for any ``max_iter`` and ``tol``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        X = validate_data(
+            self, X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=2
+        )
+        n_samples, n_features = X.shape
+        if n_samples < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components "
+                f"but got n_components = {self.n_components}, "
+                f"n_samples = {n_samples}"
+            )
+        sample_weight = check_sample_weight(sample_weight, n_samples)
+        settings = self._settings(X)
+
+        warm = None
+        if self.warm_start and hasattr(self, "converged_"):
+            warm = (self._fitted_parameters(), self.lower_bound_)
+
+        source = ArraySource(X, sample_weight)
+        with _kernels.threads(self.n_threads):
+            result = fit_mixture(
+                source, X, sample_weight, settings,
+                check_random_state(self.random_state),
+                VerboseReporter(self.verbose, self.verbose_interval),
+                warm=warm,
+            )  # fmt: skip
+
+            if not result.converged:
+                warnings.warn(
+                    "Best performing initialization did not converge. "
+                    "Try different init parameters, or increase max_iter, "
+                    "tol, or check for degenerate data.",
+                    ConvergenceWarning,
+                )
+            self._set_parameters(result.params, X.dtype)
+            self.converged_ = result.converged
+            self.n_iter_ = result.n_iter
+            self.lower_bound_ = result.lower_bound
+            self.lower_bounds_ = result.lower_bounds
+
+            # One more E-step under the stored parameters, so that the labels
+            # are those of fit(X).predict(X) whatever max_iter and tol.
+            labels = np.empty(n_samples, dtype=np.int64)
+            source.score(self._fitted_parameters(), self.covariance_type, labels=labels)
+        return labels
+
+    def _settings(self, X):
+        n_features = X.shape[1]
+        return EMSettings(
+            n_components=self.n_components,
+            covariance_type=self.covariance_type,
+            tol=self.tol,
+            reg_covar=self.reg_covar,
+            max_iter=self.max_iter,
+            n_init=self.n_init,
+            init_params=self.init_params,
+            weights_init=None
+            if self.weights_init is None
+            else check_weights(self.weights_init, self.n_components),
+            means_init=None
+            if self.means_init is None
+            else check_means(self.means_init, self.n_components, n_features),
+            precisions_init=None
+            if self.precisions_init is None
+            else check_precisions(
+                self.precisions_init, self.covariance_type, self.n_components,
+                n_features,
+            ),  # fmt: skip
+            eps=float(np.finfo(X.dtype).eps),
+            float32_input=X.dtype == np.float32,
+        )
+
+    def _set_parameters(self, params, dtype):
+        cast = lambda a: np.asarray(a, dtype=dtype)  # noqa: E731
+        self.weights_ = cast(params.weights)
+        self.means_ = cast(params.means)
+        self.covariances_ = cast(params.covariances)
+        self.precisions_cholesky_ = cast(params.precisions_cholesky)
+        self.precisions_ = cast(
+            precisions_from_cholesky(params.precisions_cholesky, self.covariance_type)
+        )
+
+    def _fitted_parameters(self):
+        """The fitted attributes, in float64, as the kernels take them."""
+        as64 = lambda a: np.asarray(a, dtype=np.float64)  # noqa: E731
+        return GaussianParameters(
+            as64(self.weights_),
+            as64(self.means_),
+            None if getattr(self, "covariances_", None) is None else as64(self.covariances_),
+            as64(self.precisions_cholesky_),
+        )
+
+    # ------------------------------------------------------------- predict
+
+    def _score(self, X, *, lse=False, labels=False, resp=False):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], order="C")
+        n_samples = X.shape[0]
+        out = {}
+        if lse:
+            out["lse"] = np.empty(n_samples, dtype=X.dtype)
+        if labels:
+            out["labels"] = np.empty(n_samples, dtype=np.int64)
+        if resp:
+            out["resp"] = np.empty((n_samples, self.n_components), dtype=X.dtype)
+        with _kernels.threads(self.n_threads):
+            ArraySource(X).score(self._fitted_parameters(), self.covariance_type, **out)
+        return out
+
+    def score_samples(self, X):
+        """Log-likelihood of each sample under the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+        """
+        return self._score(X, lse=True)["lse"]
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean log-likelihood of the samples (weighted by ``sample_weight``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        log_likelihood : float
+        """
+        log_prob = self.score_samples(X)
+        sample_weight = check_sample_weight(sample_weight, log_prob.shape[0])
+        if sample_weight is None:
+            return float(np.mean(log_prob, dtype=np.float64))
+        return float(np.dot(sample_weight, log_prob) / sample_weight.sum())
+
+    def predict(self, X):
+        """Most likely component of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self._score(X, labels=True)["labels"]
+
+    def predict_proba(self, X):
+        """Posterior probability of each component for each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+        """
+        return self._score(X, resp=True)["resp"]
+
+    # -------------------------------------------------------------- others
+
+    def sample(self, n_samples=1):
+        """Draw random samples from the fitted mixture.
+
+        Uses ``random_state`` as scikit-learn does, so the same seed draws the
+        same points.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+            Component labels.
+        """
+        check_is_fitted(self)
+        if n_samples < 1:
+            raise ValueError(
+                "Invalid value for 'n_samples': %d . The sampling requires at "
+                "least one sample." % (self.n_components)
+            )
+        n_features = self.means_.shape[1]
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, self.weights_)
+        if self.covariance_type == "full":
+            parts = [
+                rng.multivariate_normal(mean, covariance, int(count))
+                for mean, covariance, count in zip(self.means_, self.covariances_, counts)
+            ]
+        elif self.covariance_type == "tied":
+            parts = [
+                rng.multivariate_normal(mean, self.covariances_, int(count))
+                for mean, count in zip(self.means_, counts)
+            ]
+        else:
+            parts = [
+                mean + rng.standard_normal(size=(count, n_features)) * np.sqrt(covariance)
+                for mean, covariance, count in zip(self.means_, self.covariances_, counts)
+            ]
+        X = np.vstack(parts).astype(np.float64, copy=False)
+        y = np.concatenate(
+            [np.full(int(count), k, dtype=np.int64) for k, count in enumerate(counts)]
+        )
+        return X, y
+
+    def _n_parameters(self):
+        n_components, n_features = self.means_.shape
+        return n_parameters(self.covariance_type, n_components, n_features)
+
+    def bic(self, X):
+        """Bayesian information criterion for the model on X (lower is better).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        bic : float
+        """
+        n_samples = np.shape(X)[0]
+        return -2 * self.score(X) * n_samples + self._n_parameters() * math.log(
+            n_samples
+        )
+
+    def aic(self, X):
+        """Akaike information criterion for the model on X (lower is better).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        aic : float
+        """
+        return -2 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters()
