@@ -98,4 +98,17 @@ def initial_statistics(
         resp_for = _one_hot_indices(indices, n_components)
         shifts = X[indices]
 
+    if covariance_type == "tied":
+        # Tied statistics share one shift.  Responsibilities that add up to
+        # one per row make it a free choice: the data mean, to keep digits.
+        # Those of k-means++ and random_from_data cover only n_components
+        # rows, and scikit-learn's tied covariance (raw moments of all rows
+        # minus those of the means) then depends on the origin: shifting by
+        # zero reproduces it.
+        if init_params in ("kmeans", "random"):
+            center = _weighted_mean(X, sample_weight)
+        else:
+            center = np.zeros(X.shape[1])
+        shifts = np.tile(center, (n_components, 1))
+
     return source.accumulate_resp(resp_for, shifts, covariance_type)

@@ -313,8 +313,13 @@ def _accumulate_spherical(
 #
 # IN   resp (n, K) float64, the responsibilities of the rows of X
 # IN   shifts (K, d) float64, c_k
-# IN   kind: 0 full -> scatter (W, K, P); 1 tied -> (W, 1, P) summed over k;
-#            2 diag -> (W, K, d); 3 spherical -> (W, K, 1)
+# IN   kind: 0 full -> scatter (W, K, P); 2 diag -> (W, K, d);
+#            3 spherical -> (W, K, 1);
+#            1 tied -> (W, 1, P): sum w (x - c)(x - c)^T over every row, with
+#            one shift c = shifts[0] for all components.  This equals
+#            sum_k sum w r (x - c)(x - c)^T when each row's r add up to one,
+#            and reproduces scikit-learn's tied initialisation (raw moments of
+#            all rows) when they do not (k-means++, random_from_data).
 
 
 @njit(**_PARALLEL)
@@ -335,6 +340,10 @@ def _accumulate_resp(
         start, stop = _block_range(b, block_rows, n_samples)
         for i in range(start, stop):
             w = sample_weight[i] if weighted else 1.0
+            if kind == 1 and w != 0.0:
+                for t in range(n_features):
+                    diff[t] = X[i, t] - shifts[0, t]
+                _add_outer_packed(scatter[0], w, diff)
             for k in range(n_components):
                 r = w * resp[i, k]
                 if r == 0.0:
@@ -345,12 +354,10 @@ def _accumulate_resp(
                     sums[k, t] += r * diff[t]
                 if kind == 0:
                     _add_outer_packed(scatter[k], r, diff)
-                elif kind == 1:
-                    _add_outer_packed(scatter[0], r, diff)
                 elif kind == 2:
                     for t in range(n_features):
                         scatter[k, t] += r * diff[t] * diff[t]
-                else:
+                elif kind == 3:
                     sq = 0.0
                     for t in range(n_features):
                         sq += diff[t] * diff[t]

@@ -1,0 +1,207 @@
+"""Kernels and statistics against the slow references in ``reference.py``."""
+
+import numpy as np
+import pytest
+from conftest import COVARIANCE_TYPES, make_mixture
+from numpy.testing import assert_allclose, assert_array_equal
+
+import reference
+from fastgmm._em import EMSettings, m_step
+from fastgmm._mstep import GaussianParameters, unpack_triangle
+from fastgmm._sources import ArraySource
+
+DTYPES = [np.float64, np.float32]
+
+
+def random_parameters(covariance_type, n_components, n_features, seed=1):
+    rng = np.random.default_rng(seed)
+    weights = rng.dirichlet(np.ones(n_components))
+    means = rng.normal(scale=3.0, size=(n_components, n_features))
+    full = []
+    for _ in range(n_components):
+        A = rng.normal(size=(n_features, n_features))
+        full.append(A @ A.T / n_features + 0.5 * np.eye(n_features))
+    full = np.array(full)
+    covariances = {
+        "full": full,
+        "tied": full[0],
+        "diag": np.array([np.diag(c) for c in full]),
+        "spherical": np.array([np.trace(c) / n_features for c in full]),
+    }[covariance_type]
+    # Precision Cholesky by the definition U = inv(chol(Sigma)).T, with plain
+    # inverses (the library uses triangular solves).
+    if covariance_type == "full":
+        prec_chol = np.array([np.linalg.inv(np.linalg.cholesky(c)).T for c in covariances])
+    elif covariance_type == "tied":
+        prec_chol = np.linalg.inv(np.linalg.cholesky(covariances)).T
+    else:
+        prec_chol = 1.0 / np.sqrt(covariances)
+    return GaussianParameters(weights, means, covariances, prec_chol)
+
+
+def reference_scatter(scatter, covariance_type):
+    """The library's scatter layout from full per-component matrices."""
+    if covariance_type == "full":
+        return scatter
+    if covariance_type == "tied":
+        return scatter.sum(axis=0)
+    diag = np.diagonal(scatter, axis1=1, axis2=2)
+    return diag if covariance_type == "diag" else diag.sum(axis=1)
+
+
+def library_scatter(stats):
+    n_features = stats.n_features
+    if stats.covariance_type == "full":
+        return unpack_triangle(stats.scatter, n_features)
+    if stats.covariance_type == "tied":
+        return unpack_triangle(stats.scatter[0], n_features)
+    if stats.covariance_type == "diag":
+        return stats.scatter
+    return stats.scatter[:, 0]
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_accumulate_matches_reference(covariance_type, dtype, weighted, small_grid):
+    X, _ = make_mixture(203, 4, 3, dtype=dtype)
+    params = random_parameters(covariance_type, 3, 4)
+    w = np.random.default_rng(2).uniform(0, 3, len(X)) if weighted else None
+    if weighted:
+        w[::7] = 0.0
+
+    stats = ArraySource(X, w).accumulate(params, covariance_type)
+
+    resp = reference.responsibilities(X, params.weights, params.means, params.covariances,
+                                      covariance_type)
+    nk, sums, scatter = reference.weighted_statistics(X, resp, w, stats.shifts)
+    lse = reference.score_samples(X, params.weights, params.means, params.covariances,
+                                  covariance_type)
+    wt = np.ones(len(X)) if w is None else w
+    assert_allclose(stats.nk, nk, rtol=1e-11)
+    assert_allclose(stats.sums, sums, rtol=1e-10, atol=1e-10 * np.abs(sums).max())
+    expected = reference_scatter(scatter, covariance_type)
+    assert_allclose(library_scatter(stats), expected, rtol=1e-10,
+                    atol=1e-10 * np.abs(expected).max())
+    assert_allclose(stats.log_likelihood, np.dot(wt, lse), rtol=1e-11)
+    assert stats.sum_weight == pytest.approx(wt.sum(), rel=1e-14)
+    assert stats.n_samples == len(X)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_em_step_matches_reference(covariance_type, dtype, small_grid):
+    X, _ = make_mixture(150, 3, 2, dtype=dtype, seed=3)
+    params = random_parameters(covariance_type, 2, 3, seed=4)
+    w = np.random.default_rng(5).integers(0, 4, len(X)).astype(float)
+    settings = EMSettings(2, covariance_type, 1e-3, 1e-6, 10, 1, "kmeans")
+
+    stats = ArraySource(X, w).accumulate(params, covariance_type)
+    new = m_step(stats, settings)
+
+    ll, (weights, means, covariances) = reference.em_step(
+        X, w, params.weights, params.means, params.covariances, covariance_type, 1e-6
+    )
+    assert_allclose(stats.log_likelihood / stats.sum_weight, ll, rtol=1e-12)
+    assert_allclose(new.weights, weights, rtol=1e-12)
+    assert_allclose(new.means, means, rtol=1e-10, atol=1e-12)
+    assert_allclose(new.covariances, covariances, rtol=1e-10, atol=1e-12)
+    assert_allclose(
+        reference.precisions(new.covariances, covariance_type),
+        _precisions(new.precisions_cholesky, covariance_type),
+        rtol=1e-9,
+    )
+
+
+def _precisions(prec_chol, covariance_type):
+    if covariance_type == "full":
+        return np.einsum("kij,klj->kil", prec_chol, prec_chol)
+    if covariance_type == "tied":
+        return prec_chol @ prec_chol.T
+    return prec_chol**2
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_score_matches_reference(covariance_type, dtype, small_grid):
+    X, _ = make_mixture(157, 5, 4, dtype=dtype, seed=6)
+    params = random_parameters(covariance_type, 4, 5, seed=7)
+    n = len(X)
+    lse = np.empty(n, dtype=dtype)
+    labels = np.empty(n, dtype=np.int64)
+    resp = np.empty((n, 4), dtype=dtype)
+    ArraySource(X).score(params, covariance_type, lse=lse, labels=labels, resp=resp)
+
+    args = (X, params.weights, params.means, params.covariances, covariance_type)
+    rtol = 1e-12 if dtype == np.float64 else 1e-6
+    assert_allclose(lse, reference.score_samples(*args), rtol=rtol)
+    assert_allclose(resp, reference.responsibilities(*args), rtol=rtol * 10, atol=1e-12)
+    assert_array_equal(labels, reference.weighted_log_prob(*args).argmax(axis=1))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_accumulate_resp_matches_reference(covariance_type, small_grid):
+    X, _ = make_mixture(97, 3, 3, seed=8)
+    rng = np.random.default_rng(9)
+    resp = rng.dirichlet(np.ones(3), size=len(X))
+    resp[rng.random(len(X)) < 0.3, 0] = 0.0  # exact zeros are skipped
+    w = rng.uniform(0, 2, len(X))
+    shifts = rng.normal(size=(3, 3))
+
+    calls = []
+
+    def resp_for(start, stop):
+        calls.append((start, stop))
+        return resp[start:stop]
+
+    if covariance_type == "tied":
+        shifts[:] = shifts[0]  # tied statistics share one shift
+    stats = ArraySource(X, w).accumulate_resp(resp_for, shifts, covariance_type)
+    nk, sums, scatter = reference.weighted_statistics(X, resp, w, shifts)
+    if covariance_type == "tied":
+        # every row with its weight, whatever its responsibilities (sklearn's
+        # tied initialisation); equal to the sum over k when rows sum to one
+        expected = np.einsum("n,ni,nj->ij", w, X - shifts[0], X - shifts[0])
+    else:
+        expected = reference_scatter(scatter, covariance_type)
+    assert_allclose(stats.nk, nk, rtol=1e-12)
+    assert_allclose(stats.sums, sums, rtol=1e-11, atol=1e-12)
+    assert_allclose(library_scatter(stats), expected, rtol=1e-11, atol=1e-12)
+    # consecutive, in order, covering every row once
+    assert calls[0][0] == 0 and calls[-1][1] == len(X)
+    assert all(a[1] == b[0] for a, b in zip(calls, calls[1:]))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_statistics_add(covariance_type):
+    """Statistics of two halves, added, are the statistics of the whole."""
+    X, _ = make_mixture(500, 3, 3, seed=10)
+    params = random_parameters(covariance_type, 3, 3, seed=11)
+    whole = ArraySource(X).accumulate(params, covariance_type)
+    halves = ArraySource(X[:217]).accumulate(params, covariance_type) + ArraySource(
+        X[217:]
+    ).accumulate(params, covariance_type)
+    for field in ("nk", "sums", "scatter"):
+        assert_allclose(getattr(halves, field), getattr(whole, field), rtol=1e-12)
+    assert halves.log_likelihood == pytest.approx(whole.log_likelihood, rel=1e-13)
+    assert halves.sum_weight == whole.sum_weight
+    assert halves.n_samples == whole.n_samples
+
+
+def test_statistics_refuse_different_shifts():
+    X, _ = make_mixture(50, 2, 2)
+    a = ArraySource(X).accumulate(random_parameters("full", 2, 2, seed=1), "full")
+    b = ArraySource(X).accumulate(random_parameters("full", 2, 2, seed=2), "full")
+    with pytest.raises(ValueError, match="different shifts"):
+        a + b
+
+
+def test_zero_weight_component_is_finite():
+    """A component of weight 0 has log-weight -inf; nothing becomes NaN."""
+    X, _ = make_mixture(100, 2, 2)
+    params = random_parameters("full", 2, 2)
+    params = params._replace(weights=np.array([1.0, 0.0]))
+    stats = ArraySource(X).accumulate(params, "full")
+    assert np.isfinite(stats.log_likelihood)
+    assert stats.nk[1] == 0.0
+    assert np.all(np.isfinite(stats.scatter))

@@ -1,0 +1,218 @@
+"""fastgmm against scikit-learn itself, from the same start."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from conftest import COVARIANCE_TYPES, make_mixture, random_start
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+import reference
+from fastgmm import GaussianMixture
+
+ATTRIBUTES = ["weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"]
+
+
+def assert_same_fit(ours, theirs, rtol):
+    for name in ATTRIBUTES:
+        a, b = getattr(ours, name), getattr(theirs, name)
+        assert a.shape == b.shape, name
+        assert a.dtype == b.dtype, name
+        # relative to the scale of the attribute: off-diagonal terms near 0
+        assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max(), err_msg=name)
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.converged_ == theirs.converged_
+    assert_allclose(ours.lower_bound_, theirs.lower_bound_, rtol=rtol)
+    # A start from single points (k-means++, random_from_data) has covariances
+    # of reg_covar and a first lower bound near -1e6, where sklearn's expanded
+    # quadratic form for diag/spherical (x^2 p - 2 x mu p + mu^2 p) keeps only
+    # ~8 digits; fastgmm computes ((x - mu) p)^2 directly.
+    first_rtol = rtol if abs(theirs.lower_bounds_[0]) < 1e3 else 1e-6
+    assert_allclose(ours.lower_bounds_[0], theirs.lower_bounds_[0], rtol=first_rtol)
+    assert_allclose(ours.lower_bounds_[1:], theirs.lower_bounds_[1:], rtol=rtol)
+
+
+def fit_both(X, **params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = GaussianMixture(**params).fit(X)
+        theirs = SkGaussianMixture(**params).fit(X)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-8), (np.float32, 1e-4)])
+def test_same_start_same_result(covariance_type, dtype, rtol):
+    X, _ = make_mixture(2000, 4, 3, seed=1, dtype=dtype)
+    # a float32 start keeps sklearn in float32 throughout (a float64 one promotes)
+    start = {k: v.astype(dtype) for k, v in random_start(X, 3, covariance_type, 2).items()}
+    ours, theirs = fit_both(
+        X, n_components=3, covariance_type=covariance_type, tol=1e-6, max_iter=30, **start
+    )
+    assert_same_fit(ours, theirs, rtol)
+    assert_allclose(ours.score_samples(X), theirs.score_samples(X), rtol=rtol)
+    assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=rtol * 10,
+                    atol=rtol)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_far_from_origin_matches_two_pass_reference(covariance_type):
+    """Data offset by 1e5: shifted statistics keep the digits raw moments lose.
+
+    scikit-learn's tied and diag M-steps subtract raw moments (its issue
+    #30382) and drift from the two-pass reference here; fastgmm does not.
+    """
+    X, _ = make_mixture(1500, 3, 2, seed=3, offset=1e5)
+    start = random_start(X, 2, covariance_type, seed=4)
+    ours = GaussianMixture(2, covariance_type=covariance_type, max_iter=5, tol=0, **start)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X)
+
+    weights, means = start["weights_init"], start["means_init"]
+    covariances = reference.precisions(start["precisions_init"], covariance_type)
+    lower_bounds = []
+    for _ in range(5):
+        ll, (weights, means, covariances) = reference.em_step(
+            X, None, weights, means, covariances, covariance_type, 1e-6
+        )
+        lower_bounds.append(ll)
+    assert_allclose(ours.lower_bounds_, lower_bounds, rtol=1e-10)
+    assert_allclose(ours.weights_, weights, rtol=1e-10)
+    assert_allclose(ours.means_, means, rtol=1e-12)
+    assert_allclose(ours.covariances_, covariances, rtol=1e-8,
+                    atol=1e-8 * np.abs(covariances).max())
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_same_random_state_same_result(init_params, covariance_type):
+    """sklearn's initial partition is drawn from the same random stream."""
+    X, _ = make_mixture(800, 3, 3, seed=5)
+    ours, theirs = fit_both(
+        X, n_components=3, covariance_type=covariance_type, init_params=init_params,
+        random_state=7, max_iter=50,
+    )  # fmt: skip
+    assert_same_fit(ours, theirs, 1e-8)
+    assert_array_equal(ours.predict(X), theirs.predict(X))
+
+
+def test_n_init_keeps_the_best_like_sklearn():
+    # Restarts that reach the same optimum (up to a permutation) tie to
+    # rounding, so compare the selected lower bound, not the labelling.
+    X, _ = make_mixture(800, 2, 5, seed=13, separation=2.0)
+    ours, theirs = fit_both(X, n_components=5, init_params="random_from_data",
+                            random_state=3, n_init=4, tol=1e-8, max_iter=500)
+    assert_allclose(ours.lower_bound_, theirs.lower_bound_, rtol=1e-8)
+    single = [
+        GaussianMixture(5, init_params="random_from_data", tol=1e-8, max_iter=500,
+                        random_state=np.random.RandomState(3)).fit(X).lower_bound_
+    ]
+    assert ours.lower_bound_ >= max(single) - 1e-12
+
+
+def test_warm_start_matches_sklearn():
+    X, _ = make_mixture(1000, 2, 3, seed=6)
+    kwargs = dict(n_components=3, warm_start=True, max_iter=2, random_state=0)
+    ours, theirs = GaussianMixture(**kwargs), SkGaussianMixture(**kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(3):
+            ours.fit(X)
+            theirs.fit(X)
+            assert_same_fit(ours, theirs, 1e-8)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_fit_predict_equals_fit_then_predict(covariance_type):
+    X, _ = make_mixture(500, 3, 4, seed=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for max_iter in (1, 100):
+            gm = GaussianMixture(4, covariance_type=covariance_type, max_iter=max_iter,
+                                 random_state=0)
+            labels = gm.fit_predict(X)
+            assert_array_equal(labels, gm.predict(X))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_methods_match_sklearn(covariance_type):
+    X, _ = make_mixture(600, 3, 3, seed=9)
+    ours, theirs = fit_both(X, n_components=3, covariance_type=covariance_type,
+                            random_state=1)
+    X_new, _ = make_mixture(50, 3, 3, seed=10)
+    assert_allclose(ours.score(X_new), theirs.score(X_new), rtol=1e-9)
+    assert_allclose(ours.bic(X_new), theirs.bic(X_new), rtol=1e-9)
+    assert_allclose(ours.aic(X_new), theirs.aic(X_new), rtol=1e-9)
+    assert_array_equal(ours.predict(X_new), theirs.predict(X_new))
+    # the same draws from the same random_state
+    a, la = ours.sample(200)
+    b, lb = theirs.sample(200)
+    assert_allclose(a, b, rtol=1e-7, atol=1e-7)
+    assert_array_equal(la, lb)
+    assert a.dtype == b.dtype and la.dtype == lb.dtype
+    # and against the slow reference
+    assert_allclose(
+        ours.score_samples(X_new),
+        reference.score_samples(X_new, ours.weights_, ours.means_, ours.covariances_,
+                                covariance_type),
+        rtol=1e-10,
+    )
+
+
+def test_verbose_output_matches_sklearn(capsys):
+    X, _ = make_mixture(300, 2, 2, seed=11)
+    for verbose in (1, 2):
+        kwargs = dict(n_components=2, verbose=verbose, verbose_interval=1, random_state=0)
+        GaussianMixture(**kwargs).fit(X)
+        ours = capsys.readouterr().out
+        SkGaussianMixture(**kwargs).fit(X)
+        theirs = capsys.readouterr().out
+
+        def shape(text):  # the timings differ, the words may not
+            return [line.split("time")[0] for line in text.splitlines()]
+
+        assert shape(ours) == shape(theirs)
+        assert ours
+
+
+def test_convergence_warning_like_sklearn():
+    X, _ = make_mixture(300, 2, 2, seed=12)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        GaussianMixture(2, max_iter=1, tol=0, random_state=0).fit(X)
+
+
+def test_float32_stays_float32():
+    X, _ = make_mixture(500, 3, 2, dtype=np.float32)
+    gm = GaussianMixture(2, random_state=0).fit(X)
+    for name in ATTRIBUTES:
+        assert getattr(gm, name).dtype == np.float32, name
+    assert gm.score_samples(X).dtype == np.float32
+    assert gm.predict_proba(X).dtype == np.float32
+
+
+def test_pickle_round_trip():
+    X, _ = make_mixture(300, 2, 2)
+    gm = GaussianMixture(2, random_state=0).fit(X)
+    clone = pickle.loads(pickle.dumps(gm))
+    assert_array_equal(clone.score_samples(X), gm.score_samples(X))
+
+
+def test_params_are_sklearns_plus_n_threads():
+    ours = set(GaussianMixture().get_params())
+    theirs = set(SkGaussianMixture().get_params())
+    assert ours == theirs | {"n_threads"}
+    for name in theirs:
+        assert GaussianMixture().get_params()[name] == SkGaussianMixture().get_params()[name]
+
+
+def test_feature_names_in():
+    pd = pytest.importorskip("pandas")
+    X, _ = make_mixture(100, 2, 2)
+    df = pd.DataFrame(X, columns=["a", "b"])
+    gm = GaussianMixture(2, random_state=0).fit(df)
+    assert list(gm.feature_names_in_) == ["a", "b"]
+    assert gm.n_features_in_ == 2
