@@ -86,9 +86,12 @@ class VerboseReporter:
 
 def m_step(stats, settings):
     """Parameters from statistics: scikit-learn's M-step."""
-    weights, means, covariances = estimate_parameters(
-        stats, settings.reg_covar, settings.eps
-    )
+    # Overflowing data gives inf/NaN statistics: the Cholesky step below turns
+    # them into sklearn's "ill-defined empirical covariance" error.
+    with np.errstate(over="ignore", invalid="ignore"):
+        weights, means, covariances = estimate_parameters(
+            stats, settings.reg_covar, settings.eps
+        )
     precisions_cholesky = compute_precision_cholesky(
         covariances, settings.covariance_type, settings.float32_input
     )
