@@ -106,6 +106,10 @@ default='kmeans'
     lower_bound_ : float
         Mean (weighted) log-likelihood of the training data at the best fit.
     lower_bounds_ : list of float of length ``n_iter_``
+    init_time_ : float
+        Seconds spent initialising the best run (fastgmm only).
+    iter_times_ : list of float of length ``n_iter_``
+        Seconds per EM iteration of the best run (fastgmm only).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined only when `X` has feature names that are all strings.
@@ -243,6 +247,8 @@ default='kmeans'
             self.n_iter_ = result.n_iter
             self.lower_bound_ = result.lower_bound
             self.lower_bounds_ = result.lower_bounds
+            self.init_time_ = result.init_time
+            self.iter_times_ = result.iter_times
 
             # One more E-step under the stored parameters, so that the labels
             # are those of fit(X).predict(X) whatever max_iter and tol.
