@@ -20,6 +20,11 @@ NUMBA_CACHE = os.environ.get("FASTGMM_NUMBA_CACHE", "1").lower() not in (
 #: Rows one thread processes into one set of partial statistics.
 BLOCK_ROWS = 1024
 
+#: Rows a kernel holds transposed (features x points) in float64 scratch at a
+#: time; a divisor of BLOCK_ROWS.  64 keeps a tile's scratch in L1 for d <= 16
+#: while amortising the set-up of the vectorised inner loops.
+TILE_ROWS = 64
+
 #: Blocks whose partial statistics live at the same time (one "wave").  The
 #: kernels run the blocks of a wave in parallel; the partial statistics are
 #: then added in block order.  The wave is made narrower when the statistics

@@ -7,7 +7,8 @@ for each:
   statistics.  Rows are cut into blocks of ``block_rows``; block ``b`` writes
   its partial statistics into ``part_*[b]`` and the caller adds them up in
   block order.  Which thread runs which block never changes a bit of the
-  result.
+  result.  Within a block, rows go a tile at a time through float64 scratch
+  laid out features x points (see ``_load_tile``).
 * ``_score_<type>``: the same log-probabilities with accumulation switched
   off, writing per-row outputs (log-likelihood, label or responsibilities).
 
@@ -39,272 +40,464 @@ from numba import njit, prange
 
 from ._config import NUMBA_CACHE
 
-_SERIAL = dict(cache=NUMBA_CACHE, nogil=True)
-_PARALLEL = dict(cache=NUMBA_CACHE, nogil=True, parallel=True)
+# Reassociation lets LLVM vectorise the reductions over a tile's points.  The
+# summation order is then fixed by the compiled code and the block grid, not
+# by the threads, so results stay bitwise reproducible.  No 'nnan'/'ninf':
+# log(0) = -inf is a legitimate value here.
+_FASTMATH = {"reassoc", "contract", "nsz"}
+_SERIAL = dict(cache=NUMBA_CACHE, nogil=True, fastmath=_FASTMATH)
+_PARALLEL = dict(cache=NUMBA_CACHE, nogil=True, fastmath=_FASTMATH, parallel=True)
 
 
 # --------------------------------------------------------------------------
-# Per-row helpers (inlined into the kernels by LLVM)
+# Tiles
+#
+# A block's rows are processed a tile at a time.  A tile is copied transposed,
+# features x points, into float64 scratch: every inner loop then runs over
+# contiguous points, which LLVM vectorises.  A ragged last tile is padded with
+# copies of its first row at weight zero; a zero weight contributes exactly
+# nothing, so padding never changes a statistic.
 
 
 @njit(**_SERIAL)
-def _logsumexp(logp):
-    """log(sum(exp(logp))), shifted by the maximum so nothing overflows."""
-    top = -np.inf
-    for k in range(logp.shape[0]):
-        if logp[k] > top:
-            top = logp[k]
-    if top == -np.inf:
-        return top
-    total = 0.0
-    for k in range(logp.shape[0]):
-        total += math.exp(logp[k] - top)
-    return top + math.log(total)
-
-
-@njit(**_SERIAL)
-def _log_prob_full(x, means, lower, log_norm, diffs, logp):
-    # OUT diffs[k] = x - mu_k ; logp[k] = log pi_k + log N(x | k)
-    n_components, n_features = means.shape
-    for k in range(n_components):
+def _load_tile(X, sample_weight, start, stop, xt, wt):
+    # OUT xt (d, T) = X[start:stop].T padded; wt (T,) weights, 0 for padding
+    n_features = X.shape[1]
+    tile = xt.shape[1]
+    m = stop - start
+    weighted = sample_weight.shape[0] > 0
+    for i in range(tile):
+        row = start + i if i < m else start
         for t in range(n_features):
-            diffs[k, t] = x[t] - means[k, t]
-        sq = 0.0
-        for j in range(n_features):
-            # y_j = (U^T diff)_j = sum_{t <= j} U[t, j] diff[t]
-            y = 0.0
-            for t in range(j + 1):
-                y += lower[k, j, t] * diffs[k, t]
-            sq += y * y
-        logp[k] = log_norm[k] - 0.5 * sq
+            xt[t, i] = X[row, t]
+        if i >= m:
+            wt[i] = 0.0
+        elif weighted:
+            wt[i] = sample_weight[row]
+        else:
+            wt[i] = 1.0
 
 
 @njit(**_SERIAL)
-def _log_prob_tied(x, center, lower, lower_means, log_norm, xc, ly, logp):
-    # Tied shares U: U^T (x - mu_k) = U^T (x - c) - U^T (mu_k - c), so the
-    # d^2/2 product is done once per row and each component costs O(d).
-    # Centering on c (near the data) keeps both terms small: no cancellation
-    # for data far from the origin.
-    n_components, n_features = lower_means.shape
+def _tile_logsumexp(logp, lse):
+    # OUT lse[i] = log sum_k exp(logp[k, i]), shifted by the maximum
+    n_components, tile = logp.shape
+    for i in range(tile):
+        lse[i] = logp[0, i]
+    for k in range(1, n_components):
+        for i in range(tile):
+            lse[i] = max(lse[i], logp[k, i])
+    for i in range(tile):
+        top = lse[i]
+        if top == -np.inf:
+            continue
+        total = 0.0
+        for k in range(n_components):
+            total += math.exp(logp[k, i] - top)
+        lse[i] = top + math.log(total)
+
+
+@njit(**_SERIAL)
+def _tile_responsibilities(logp, lse, wt):
+    # IN/OUT logp (K, T) -> w r, in place; returns sum_i w lse
+    n_components, tile = logp.shape
+    ll = 0.0
+    for i in range(tile):
+        w = wt[i]
+        if w == 0.0:
+            for k in range(n_components):
+                logp[k, i] = 0.0
+        else:
+            ll += w * lse[i]
+            for k in range(n_components):
+                logp[k, i] = w * math.exp(logp[k, i] - lse[i])
+    return ll
+
+
+@njit(**_SERIAL)
+def _triangular_sweep(lower, v, y):
+    # OUT y = lower @ v for lower triangular (d, d) and v (d, T).  Column by
+    # column: consecutive updates go to different rows of y, so they do not
+    # wait on each other, and four rows share each load of v.
+    n_features, tile = v.shape
     for t in range(n_features):
-        xc[t] = x[t] - center[t]
-    for j in range(n_features):
-        y = 0.0
-        for t in range(j + 1):
-            y += lower[j, t] * xc[t]
-        ly[j] = y
-    for k in range(n_components):
-        sq = 0.0
-        for j in range(n_features):
-            y = ly[j] - lower_means[k, j]
-            sq += y * y
-        logp[k] = log_norm[k] - 0.5 * sq
+        diag = lower[t, t]
+        for i in range(tile):
+            y[t, i] = diag * v[t, i]
+    for t in range(n_features):
+        j = t + 1
+        while j + 3 < n_features:
+            l0 = lower[j, t]
+            l1 = lower[j + 1, t]
+            l2 = lower[j + 2, t]
+            l3 = lower[j + 3, t]
+            for i in range(tile):
+                vi = v[t, i]
+                y[j, i] += l0 * vi
+                y[j + 1, i] += l1 * vi
+                y[j + 2, i] += l2 * vi
+                y[j + 3, i] += l3 * vi
+            j += 4
+        while j < n_features:
+            lj = lower[j, t]
+            for i in range(tile):
+                y[j, i] += lj * v[t, i]
+            j += 1
 
 
 @njit(**_SERIAL)
-def _log_prob_diag(x, means, prec_chol, log_norm, diffs, logp):
-    n_components, n_features = means.shape
-    for k in range(n_components):
-        sq = 0.0
-        for t in range(n_features):
-            diff = x[t] - means[k, t]
-            diffs[k, t] = diff
-            y = diff * prec_chol[k, t]
-            sq += y * y
-        logp[k] = log_norm[k] - 0.5 * sq
+def _center(xt, shift, diff):
+    # OUT diff (d, T) = xt - shift[:, None]
+    n_features, tile = xt.shape
+    for t in range(n_features):
+        c = shift[t]
+        for i in range(tile):
+            diff[t, i] = xt[t, i] - c
 
 
 @njit(**_SERIAL)
-def _log_prob_spherical(x, means, prec_chol, log_norm, diffs, logp):
-    n_components, n_features = means.shape
-    for k in range(n_components):
-        sq = 0.0
-        for t in range(n_features):
-            diff = x[t] - means[k, t]
-            diffs[k, t] = diff
-            sq += diff * diff
-        p = prec_chol[k]
-        logp[k] = log_norm[k] - 0.5 * sq * p * p
+def _scale(r, diff, rdiff):
+    # OUT rdiff = r * diff
+    n_features, tile = diff.shape
+    for t in range(n_features):
+        for i in range(tile):
+            rdiff[t, i] = r[i] * diff[t, i]
 
 
 @njit(**_SERIAL)
-def _add_outer_packed(scatter, r, v):
-    # scatter (packed upper triangle) += r v v^T
-    n_features = v.shape[0]
+def _add_weighted_sums(r, diff, rdiff, sums):
+    # OUT rdiff = r * diff ; sums += sum_i r diff
+    n_features, tile = diff.shape
+    for t in range(n_features):
+        total = 0.0
+        for i in range(tile):
+            v = r[i] * diff[t, i]
+            rdiff[t, i] = v
+            total += v
+        sums[t] += total
+
+
+@njit(**_SERIAL)
+def _add_scatter_packed(rdiff, diff, scatter):
+    # scatter (packed upper triangle) += rdiff @ diff.T, four columns at a time
+    # (each load of rdiff feeds four independent dot products).
+    n_features, tile = diff.shape
     p = 0
     for t in range(n_features):
-        rv = r * v[t]
-        for u in range(t, n_features):
-            scatter[p] += rv * v[u]
+        u = t
+        while u + 3 < n_features:
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
+            for i in range(tile):
+                v = rdiff[t, i]
+                s0 += v * diff[u, i]
+                s1 += v * diff[u + 1, i]
+                s2 += v * diff[u + 2, i]
+                s3 += v * diff[u + 3, i]
+            scatter[p] += s0
+            scatter[p + 1] += s1
+            scatter[p + 2] += s2
+            scatter[p + 3] += s3
+            p += 4
+            u += 4
+        while u < n_features:
+            total = 0.0
+            for i in range(tile):
+                total += rdiff[t, i] * diff[u, i]
+            scatter[p] += total
             p += 1
+            u += 1
+
+
+# --------------------------------------------------------------------------
+# Log-probabilities of a tile, per covariance type
+#
+# OUT logp (K, T): log pi_k + log N(x_i | k)
 
 
 @njit(**_SERIAL)
-def _block_range(b, block_rows, n_samples):
-    start = b * block_rows
-    return start, min(start + block_rows, n_samples)
+def _tile_log_prob_full(xt, means, lower, log_norm, diff, y, logp):
+    n_components, n_features = means.shape
+    tile = xt.shape[1]
+    for k in range(n_components):
+        _center(xt, means[k], diff)
+        _triangular_sweep(lower[k], diff, y)
+        ln = log_norm[k]
+        for i in range(tile):
+            logp[k, i] = ln
+        for j in range(n_features):
+            for i in range(tile):
+                logp[k, i] -= 0.5 * y[j, i] * y[j, i]
+
+
+@njit(**_SERIAL)
+def _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, diff, y, logp):
+    # U^T (x - mu_k) = U^T (x - c) - U^T (mu_k - c): the triangular product is
+    # done once per tile, each component then costs O(d).  Centring on c (the
+    # mixture mean) keeps both terms small for data far from the origin.
+    n_components, n_features = lower_means.shape
+    tile = xt.shape[1]
+    _center(xt, center, diff)
+    _triangular_sweep(lower, diff, y)
+    for k in range(n_components):
+        ln = log_norm[k]
+        for i in range(tile):
+            logp[k, i] = ln
+        for j in range(n_features):
+            m = lower_means[k, j]
+            for i in range(tile):
+                v = y[j, i] - m
+                logp[k, i] -= 0.5 * v * v
+
+
+@njit(**_SERIAL)
+def _tile_log_prob_diag(xt, means, prec_chol, log_norm, logp):
+    n_components, n_features = means.shape
+    tile = xt.shape[1]
+    for k in range(n_components):
+        ln = log_norm[k]
+        for i in range(tile):
+            logp[k, i] = ln
+        for t in range(n_features):
+            mu = means[k, t]
+            p = prec_chol[k, t]
+            for i in range(tile):
+                v = (xt[t, i] - mu) * p
+                logp[k, i] -= 0.5 * v * v
+
+
+@njit(**_SERIAL)
+def _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp):
+    n_components, n_features = means.shape
+    tile = xt.shape[1]
+    for k in range(n_components):
+        for i in range(tile):
+            sq[i] = 0.0
+        for t in range(n_features):
+            mu = means[k, t]
+            for i in range(tile):
+                v = xt[t, i] - mu
+                sq[i] += v * v
+        ln = log_norm[k]
+        half_prec = 0.5 * prec_chol[k] * prec_chol[k]
+        for i in range(tile):
+            logp[k, i] = ln - half_prec * sq[i]
+
+
+# --------------------------------------------------------------------------
+# Statistics of a tile for given responsibilities r (K, T), weights included
+#
+# IN/OUT nk (K,), sums (K, d), scatter (K | 1, *) of one block
+
+
+@njit(**_SERIAL)
+def _tile_stats_full(xt, r, shifts, diff, rdiff, nk, sums, scatter):
+    for k in range(shifts.shape[0]):
+        total = 0.0
+        for i in range(r.shape[1]):
+            total += r[k, i]
+        if total == 0.0:
+            continue
+        nk[k] += total
+        _center(xt, shifts[k], diff)
+        _add_weighted_sums(r[k], diff, rdiff, sums[k])
+        _add_scatter_packed(rdiff, diff, scatter[k])
+
+
+@njit(**_SERIAL)
+def _tile_stats_tied(xt, r, wt, center, diff, rdiff, nk, sums, scatter):
+    # All components share the shift c, so sum_k r_k (x-c)(x-c)^T is one
+    # outer product per row weighted by w (the r_k of a row add up to one).
+    _center(xt, center, diff)
+    for k in range(r.shape[0]):
+        total = 0.0
+        for i in range(r.shape[1]):
+            total += r[k, i]
+        if total == 0.0:
+            continue
+        nk[k] += total
+        _add_weighted_sums(r[k], diff, rdiff, sums[k])
+    _scale(wt, diff, rdiff)
+    _add_scatter_packed(rdiff, diff, scatter[0])
+
+
+@njit(**_SERIAL)
+def _tile_stats_diag(xt, r, shifts, nk, sums, scatter):
+    n_components, n_features = shifts.shape
+    tile = xt.shape[1]
+    for k in range(n_components):
+        total = 0.0
+        for i in range(tile):
+            total += r[k, i]
+        if total == 0.0:
+            continue
+        nk[k] += total
+        for t in range(n_features):
+            c = shifts[k, t]
+            s1 = 0.0
+            s2 = 0.0
+            for i in range(tile):
+                v = xt[t, i] - c
+                rv = r[k, i] * v
+                s1 += rv
+                s2 += rv * v
+            sums[k, t] += s1
+            scatter[k, t] += s2
+
+
+@njit(**_SERIAL)
+def _tile_stats_spherical(xt, r, shifts, nk, sums, scatter):
+    n_components, n_features = shifts.shape
+    tile = xt.shape[1]
+    for k in range(n_components):
+        total = 0.0
+        for i in range(tile):
+            total += r[k, i]
+        if total == 0.0:
+            continue
+        nk[k] += total
+        s2 = 0.0
+        for t in range(n_features):
+            c = shifts[k, t]
+            s1 = 0.0
+            for i in range(tile):
+                v = xt[t, i] - c
+                rv = r[k, i] * v
+                s1 += rv
+                s2 += rv * v
+            sums[k, t] += s1
+        scatter[k, 0] += s2
 
 
 # --------------------------------------------------------------------------
 # E-step fused with the sufficient statistics
 #
-# IN   X (n, d) float32/float64, any row stride the caller chose (C order)
+# IN   X (n, d) float32/float64, C order, read in place
 # IN   sample_weight (n,) float64, or shape (0,) for unit weights
-# IN   parameters as prepared by fastgmm._sources
+# IN   parameters as prepared by fastgmm._sources.kernel_parameters
+# IN   block_rows (a multiple of tile), tile
 # OUT  part_nk (W, K), part_sums (W, K, d), part_scatter (W, K|1, *), part_ll (W,)
-#      row b of each holds block b's sums: nk = sum w r, sums = sum w r (x - c_k),
-#      scatter = sum w r (x - c_k)(x - c_k)^T (or its diagonal / trace),
-#      ll = sum w log p(x).  Rows with zero weight contribute nothing.
+#      row b holds block b's sums: nk = sum w r, sums = sum w r (x - c_k),
+#      scatter = sum w r (x - c_k)(x - c_k)^T (packed / summed over k for
+#      tied / diagonal / trace), ll = sum w log p(x).
 
 
 @njit(**_PARALLEL)
 def _accumulate_full(
-    X, sample_weight, means, lower, log_norm, block_rows,
+    X, sample_weight, means, lower, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll,
 ):  # fmt: skip
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     n_blocks = (n_samples + block_rows - 1) // block_rows
-    weighted = sample_weight.shape[0] > 0
     for b in prange(n_blocks):
         nk, sums, scatter = part_nk[b], part_sums[b], part_scatter[b]
         nk[:] = 0.0
         sums[:] = 0.0
         scatter[:] = 0.0
-        diffs = np.empty((n_components, n_features))
-        logp = np.empty(n_components)
+        xt = np.empty((n_features, tile))
+        wt = np.empty(tile)
+        diff = np.empty((n_features, tile))
+        y = np.empty((n_features, tile))
+        logp = np.empty((n_components, tile))
+        lse = np.empty(tile)
         ll = 0.0
-        start, stop = _block_range(b, block_rows, n_samples)
-        for i in range(start, stop):
-            w = sample_weight[i] if weighted else 1.0
-            if w == 0.0:
-                continue
-            _log_prob_full(X[i], means, lower, log_norm, diffs, logp)
-            lse = _logsumexp(logp)
-            ll += w * lse
-            for k in range(n_components):
-                r = w * math.exp(logp[k] - lse)
-                if r == 0.0:
-                    continue
-                nk[k] += r
-                for t in range(n_features):
-                    sums[k, t] += r * diffs[k, t]
-                _add_outer_packed(scatter[k], r, diffs[k])
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
+            _tile_log_prob_full(xt, means, lower, log_norm, diff, y, logp)
+            _tile_logsumexp(logp, lse)
+            ll += _tile_responsibilities(logp, lse, wt)
+            _tile_stats_full(xt, logp, means, diff, y, nk, sums, scatter)
         part_ll[b] = ll
 
 
 @njit(**_PARALLEL)
 def _accumulate_tied(
-    X, sample_weight, center, lower, lower_means, log_norm, block_rows,
+    X, sample_weight, center, lower, lower_means, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll,
 ):  # fmt: skip
-    # Every component is shifted by the same c, so sum_k r_k (x-c)(x-c)^T is
-    # one outer product per row, weighted by w (the r_k add up to one).
     n_samples, n_features = X.shape
     n_components = lower_means.shape[0]
     n_blocks = (n_samples + block_rows - 1) // block_rows
-    weighted = sample_weight.shape[0] > 0
     for b in prange(n_blocks):
-        nk, sums, scatter = part_nk[b], part_sums[b], part_scatter[b, 0]
+        nk, sums, scatter = part_nk[b], part_sums[b], part_scatter[b]
         nk[:] = 0.0
         sums[:] = 0.0
         scatter[:] = 0.0
-        xc = np.empty(n_features)
-        ly = np.empty(n_features)
-        logp = np.empty(n_components)
+        xt = np.empty((n_features, tile))
+        wt = np.empty(tile)
+        diff = np.empty((n_features, tile))
+        y = np.empty((n_features, tile))
+        logp = np.empty((n_components, tile))
+        lse = np.empty(tile)
         ll = 0.0
-        start, stop = _block_range(b, block_rows, n_samples)
-        for i in range(start, stop):
-            w = sample_weight[i] if weighted else 1.0
-            if w == 0.0:
-                continue
-            _log_prob_tied(X[i], center, lower, lower_means, log_norm, xc, ly, logp)
-            lse = _logsumexp(logp)
-            ll += w * lse
-            for k in range(n_components):
-                r = w * math.exp(logp[k] - lse)
-                if r == 0.0:
-                    continue
-                nk[k] += r
-                for t in range(n_features):
-                    sums[k, t] += r * xc[t]
-            _add_outer_packed(scatter, w, xc)
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
+            _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, diff, y, logp)
+            _tile_logsumexp(logp, lse)
+            ll += _tile_responsibilities(logp, lse, wt)
+            _tile_stats_tied(xt, logp, wt, center, diff, y, nk, sums, scatter)
         part_ll[b] = ll
 
 
 @njit(**_PARALLEL)
 def _accumulate_diag(
-    X, sample_weight, means, prec_chol, log_norm, block_rows,
+    X, sample_weight, means, prec_chol, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll,
 ):  # fmt: skip
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     n_blocks = (n_samples + block_rows - 1) // block_rows
-    weighted = sample_weight.shape[0] > 0
     for b in prange(n_blocks):
         nk, sums, scatter = part_nk[b], part_sums[b], part_scatter[b]
         nk[:] = 0.0
         sums[:] = 0.0
         scatter[:] = 0.0
-        diffs = np.empty((n_components, n_features))
-        logp = np.empty(n_components)
+        xt = np.empty((n_features, tile))
+        wt = np.empty(tile)
+        logp = np.empty((n_components, tile))
+        lse = np.empty(tile)
         ll = 0.0
-        start, stop = _block_range(b, block_rows, n_samples)
-        for i in range(start, stop):
-            w = sample_weight[i] if weighted else 1.0
-            if w == 0.0:
-                continue
-            _log_prob_diag(X[i], means, prec_chol, log_norm, diffs, logp)
-            lse = _logsumexp(logp)
-            ll += w * lse
-            for k in range(n_components):
-                r = w * math.exp(logp[k] - lse)
-                if r == 0.0:
-                    continue
-                nk[k] += r
-                for t in range(n_features):
-                    rd = r * diffs[k, t]
-                    sums[k, t] += rd
-                    scatter[k, t] += rd * diffs[k, t]
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
+            _tile_log_prob_diag(xt, means, prec_chol, log_norm, logp)
+            _tile_logsumexp(logp, lse)
+            ll += _tile_responsibilities(logp, lse, wt)
+            _tile_stats_diag(xt, logp, means, nk, sums, scatter)
         part_ll[b] = ll
 
 
 @njit(**_PARALLEL)
 def _accumulate_spherical(
-    X, sample_weight, means, prec_chol, log_norm, block_rows,
+    X, sample_weight, means, prec_chol, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll,
 ):  # fmt: skip
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     n_blocks = (n_samples + block_rows - 1) // block_rows
-    weighted = sample_weight.shape[0] > 0
     for b in prange(n_blocks):
         nk, sums, scatter = part_nk[b], part_sums[b], part_scatter[b]
         nk[:] = 0.0
         sums[:] = 0.0
         scatter[:] = 0.0
-        diffs = np.empty((n_components, n_features))
-        logp = np.empty(n_components)
+        xt = np.empty((n_features, tile))
+        wt = np.empty(tile)
+        sq = np.empty(tile)
+        logp = np.empty((n_components, tile))
+        lse = np.empty(tile)
         ll = 0.0
-        start, stop = _block_range(b, block_rows, n_samples)
-        for i in range(start, stop):
-            w = sample_weight[i] if weighted else 1.0
-            if w == 0.0:
-                continue
-            _log_prob_spherical(X[i], means, prec_chol, log_norm, diffs, logp)
-            lse = _logsumexp(logp)
-            ll += w * lse
-            for k in range(n_components):
-                r = w * math.exp(logp[k] - lse)
-                if r == 0.0:
-                    continue
-                nk[k] += r
-                sq = 0.0
-                for t in range(n_features):
-                    rd = r * diffs[k, t]
-                    sums[k, t] += rd
-                    sq += rd * diffs[k, t]
-                scatter[k, 0] += sq
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
+            _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp)
+            _tile_logsumexp(logp, lse)
+            ll += _tile_responsibilities(logp, lse, wt)
+            _tile_stats_spherical(xt, logp, means, nk, sums, scatter)
         part_ll[b] = ll
 
 
@@ -324,44 +517,37 @@ def _accumulate_spherical(
 
 @njit(**_PARALLEL)
 def _accumulate_resp(
-    X, sample_weight, resp, shifts, kind, block_rows,
+    X, sample_weight, resp, shifts, kind, block_rows, tile,
     part_nk, part_sums, part_scatter,
 ):  # fmt: skip
     n_samples, n_features = X.shape
     n_components = shifts.shape[0]
     n_blocks = (n_samples + block_rows - 1) // block_rows
-    weighted = sample_weight.shape[0] > 0
     for b in prange(n_blocks):
         nk, sums, scatter = part_nk[b], part_sums[b], part_scatter[b]
         nk[:] = 0.0
         sums[:] = 0.0
         scatter[:] = 0.0
-        diff = np.empty(n_features)
-        start, stop = _block_range(b, block_rows, n_samples)
-        for i in range(start, stop):
-            w = sample_weight[i] if weighted else 1.0
-            if kind == 1 and w != 0.0:
-                for t in range(n_features):
-                    diff[t] = X[i, t] - shifts[0, t]
-                _add_outer_packed(scatter[0], w, diff)
-            for k in range(n_components):
-                r = w * resp[i, k]
-                if r == 0.0:
-                    continue
-                nk[k] += r
-                for t in range(n_features):
-                    diff[t] = X[i, t] - shifts[k, t]
-                    sums[k, t] += r * diff[t]
-                if kind == 0:
-                    _add_outer_packed(scatter[k], r, diff)
-                elif kind == 2:
-                    for t in range(n_features):
-                        scatter[k, t] += r * diff[t] * diff[t]
-                elif kind == 3:
-                    sq = 0.0
-                    for t in range(n_features):
-                        sq += diff[t] * diff[t]
-                    scatter[k, 0] += r * sq
+        xt = np.empty((n_features, tile))
+        wt = np.empty(tile)
+        diff = np.empty((n_features, tile))
+        rdiff = np.empty((n_features, tile))
+        r = np.empty((n_components, tile))
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
+            for i in range(tile):
+                row = start + i
+                for k in range(n_components):
+                    r[k, i] = wt[i] * resp[row, k] if wt[i] != 0.0 else 0.0
+            if kind == 0:
+                _tile_stats_full(xt, r, shifts, diff, rdiff, nk, sums, scatter)
+            elif kind == 1:
+                _tile_stats_tied(xt, r, wt, shifts[0], diff, rdiff, nk, sums, scatter)
+            elif kind == 2:
+                _tile_stats_diag(xt, r, shifts, nk, sums, scatter)
+            else:
+                _tile_stats_spherical(xt, r, shifts, nk, sums, scatter)
 
 
 # --------------------------------------------------------------------------
@@ -373,81 +559,110 @@ def _accumulate_resp(
 
 
 @njit(**_SERIAL)
-def _write_row(i, logp, out_lse, out_labels, out_resp):
+def _write_tile(start, stop, logp, lse, out_lse, out_labels, out_resp):
+    n_components = logp.shape[0]
     if out_labels.shape[0] > 0:
-        best = 0
-        for k in range(1, logp.shape[0]):
-            if logp[k] > logp[best]:
-                best = k
-        out_labels[i] = best
+        for i in range(stop - start):
+            best = 0
+            for k in range(1, n_components):
+                if logp[k, i] > logp[best, i]:
+                    best = k
+            out_labels[start + i] = best
     if out_lse.shape[0] > 0 or out_resp.shape[0] > 0:
-        lse = _logsumexp(logp)
+        _tile_logsumexp(logp, lse)
         if out_lse.shape[0] > 0:
-            out_lse[i] = lse
+            for i in range(stop - start):
+                out_lse[start + i] = lse[i]
         if out_resp.shape[0] > 0:
-            for k in range(logp.shape[0]):
-                out_resp[i, k] = math.exp(logp[k] - lse)
+            for i in range(stop - start):
+                for k in range(n_components):
+                    out_resp[start + i, k] = math.exp(logp[k, i] - lse[i])
 
 
 @njit(**_PARALLEL)
-def _score_full(X, means, lower, log_norm, block_rows, out_lse, out_labels, out_resp):
+def _score_full(X, means, lower, log_norm, block_rows, tile, out_lse, out_labels, out_resp):
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     n_blocks = (n_samples + block_rows - 1) // block_rows
+    no_weights = np.empty(0)
     for b in prange(n_blocks):
-        diffs = np.empty((n_components, n_features))
-        logp = np.empty(n_components)
-        start, stop = _block_range(b, block_rows, n_samples)
-        for i in range(start, stop):
-            _log_prob_full(X[i], means, lower, log_norm, diffs, logp)
-            _write_row(i, logp, out_lse, out_labels, out_resp)
+        xt = np.empty((n_features, tile))
+        wt = np.empty(tile)
+        diff = np.empty((n_features, tile))
+        y = np.empty((n_features, tile))
+        logp = np.empty((n_components, tile))
+        lse = np.empty(tile)
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            end = min(start + tile, stop)
+            _load_tile(X, no_weights, start, end, xt, wt)
+            _tile_log_prob_full(xt, means, lower, log_norm, diff, y, logp)
+            _write_tile(start, end, logp, lse, out_lse, out_labels, out_resp)
 
 
 @njit(**_PARALLEL)
 def _score_tied(
-    X, center, lower, lower_means, log_norm, block_rows, out_lse, out_labels, out_resp
-):
+    X, center, lower, lower_means, log_norm, block_rows, tile,
+    out_lse, out_labels, out_resp,
+):  # fmt: skip
     n_samples, n_features = X.shape
     n_components = lower_means.shape[0]
     n_blocks = (n_samples + block_rows - 1) // block_rows
+    no_weights = np.empty(0)
     for b in prange(n_blocks):
-        xc = np.empty(n_features)
-        ly = np.empty(n_features)
-        logp = np.empty(n_components)
-        start, stop = _block_range(b, block_rows, n_samples)
-        for i in range(start, stop):
-            _log_prob_tied(X[i], center, lower, lower_means, log_norm, xc, ly, logp)
-            _write_row(i, logp, out_lse, out_labels, out_resp)
+        xt = np.empty((n_features, tile))
+        wt = np.empty(tile)
+        diff = np.empty((n_features, tile))
+        y = np.empty((n_features, tile))
+        logp = np.empty((n_components, tile))
+        lse = np.empty(tile)
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            end = min(start + tile, stop)
+            _load_tile(X, no_weights, start, end, xt, wt)
+            _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, diff, y, logp)
+            _write_tile(start, end, logp, lse, out_lse, out_labels, out_resp)
 
 
 @njit(**_PARALLEL)
-def _score_diag(X, means, prec_chol, log_norm, block_rows, out_lse, out_labels, out_resp):
+def _score_diag(X, means, prec_chol, log_norm, block_rows, tile, out_lse, out_labels, out_resp):
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     n_blocks = (n_samples + block_rows - 1) // block_rows
+    no_weights = np.empty(0)
     for b in prange(n_blocks):
-        diffs = np.empty((n_components, n_features))
-        logp = np.empty(n_components)
-        start, stop = _block_range(b, block_rows, n_samples)
-        for i in range(start, stop):
-            _log_prob_diag(X[i], means, prec_chol, log_norm, diffs, logp)
-            _write_row(i, logp, out_lse, out_labels, out_resp)
+        xt = np.empty((n_features, tile))
+        wt = np.empty(tile)
+        logp = np.empty((n_components, tile))
+        lse = np.empty(tile)
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            end = min(start + tile, stop)
+            _load_tile(X, no_weights, start, end, xt, wt)
+            _tile_log_prob_diag(xt, means, prec_chol, log_norm, logp)
+            _write_tile(start, end, logp, lse, out_lse, out_labels, out_resp)
 
 
 @njit(**_PARALLEL)
 def _score_spherical(
-    X, means, prec_chol, log_norm, block_rows, out_lse, out_labels, out_resp
+    X, means, prec_chol, log_norm, block_rows, tile, out_lse, out_labels, out_resp
 ):
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     n_blocks = (n_samples + block_rows - 1) // block_rows
+    no_weights = np.empty(0)
     for b in prange(n_blocks):
-        diffs = np.empty((n_components, n_features))
-        logp = np.empty(n_components)
-        start, stop = _block_range(b, block_rows, n_samples)
-        for i in range(start, stop):
-            _log_prob_spherical(X[i], means, prec_chol, log_norm, diffs, logp)
-            _write_row(i, logp, out_lse, out_labels, out_resp)
+        xt = np.empty((n_features, tile))
+        wt = np.empty(tile)
+        sq = np.empty(tile)
+        logp = np.empty((n_components, tile))
+        lse = np.empty(tile)
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            end = min(start + tile, stop)
+            _load_tile(X, no_weights, start, end, xt, wt)
+            _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp)
+            _write_tile(start, end, logp, lse, out_lse, out_labels, out_resp)
 
 
 ACCUMULATE = {

@@ -17,6 +17,7 @@ from ._config import (
     INIT_CHUNK_BYTES,
     MAX_WAVE_BLOCKS,
     PARTIALS_BUDGET_BYTES,
+    TILE_ROWS,
 )
 from ._mstep import log_det_cholesky
 from ._stats import SufficientStatistics, scatter_shape
@@ -119,7 +120,7 @@ class ArraySource:
         for start, stop, used in self._waves(part_nk.shape[0]):
             kernel(
                 self.X[start:stop], self._weights(start, stop), *args, BLOCK_ROWS,
-                part_nk, part_sums, part_scatter, part_ll,
+                TILE_ROWS, part_nk, part_sums, part_scatter, part_ll,
             )  # fmt: skip
             stats.nk += part_nk[:used].sum(axis=0)
             stats.sums += part_sums[:used].sum(axis=0)
@@ -152,7 +153,7 @@ class ArraySource:
             resp = np.ascontiguousarray(resp_for(start, stop), dtype=np.float64)
             _kernels.accumulate_resp(
                 self.X[start:stop], self._weights(start, stop), resp, shifts,
-                kind, BLOCK_ROWS, part_nk, part_sums, part_scatter,
+                kind, BLOCK_ROWS, TILE_ROWS, part_nk, part_sums, part_scatter,
             )  # fmt: skip
             stats.nk += part_nk[:used].sum(axis=0)
             stats.sums += part_sums[:used].sum(axis=0)
@@ -169,4 +170,6 @@ class ArraySource:
         lse = np.empty(0, dtype=dtype) if lse is None else lse
         labels = np.empty(0, dtype=np.int64) if labels is None else labels
         resp = np.empty((0, n_components), dtype=dtype) if resp is None else resp
-        _kernels.SCORE[covariance_type](self.X, *args, BLOCK_ROWS, lse, labels, resp)
+        _kernels.SCORE[covariance_type](
+            self.X, *args, BLOCK_ROWS, TILE_ROWS, lse, labels, resp
+        )

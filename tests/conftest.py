@@ -45,5 +45,6 @@ def small_grid(monkeypatch):
     import fastgmm._sources as sources
 
     monkeypatch.setattr(sources, "BLOCK_ROWS", 16)
+    monkeypatch.setattr(sources, "TILE_ROWS", 8)
     monkeypatch.setattr(sources, "MAX_WAVE_BLOCKS", 3)
     monkeypatch.setattr(sources, "INIT_CHUNK_BYTES", 16 * 8 * 3)
