@@ -1,0 +1,245 @@
+"""fastgmm and scikit-learn side by side, in one run, on the same data and start.
+
+    python -m benchmarks.compare            # every case (about 10 minutes on 2 cores)
+    python -m benchmarks.compare --quick    # the 1M x 16 x 16 full case only
+    python -m benchmarks.compare --case full-1M-16-16 --case diag-1M-16-16
+
+For each case it prints the seconds per EM iteration of each library (median
+of repeats; an iteration's time is the difference between fits of 1 + m and 1
+iterations, divided by m, so set-up is not counted), their ratio, the peak
+memory each adds above the input, and fastgmm's achieved GFLOP/s and GB/s next
+to this machine's own limits, which the script measures first.  ``bound`` is
+the case's lower bound on seconds per iteration from those limits (the largest
+of flops / peak FMA rate, exps / exp rate, bytes / read bandwidth) and
+``of bound`` the fraction of it fastgmm reaches.
+"""
+
+import argparse
+import gc
+import os
+import platform
+import threading
+import time
+import warnings
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from .common import fixed_start, mixture_data
+
+# name: (covariance_type, n_samples, n_features, n_components, dtype)
+CASES = {
+    "full-1M-2-8": ("full", 1_000_000, 2, 8, "float64"),
+    "full-1M-16-16": ("full", 1_000_000, 16, 16, "float64"),
+    "tied-1M-16-16": ("tied", 1_000_000, 16, 16, "float64"),
+    "diag-1M-16-16": ("diag", 1_000_000, 16, 16, "float64"),
+    "spherical-1M-16-16": ("spherical", 1_000_000, 16, 16, "float64"),
+    "full-200k-64-32": ("full", 200_000, 64, 32, "float64"),
+    "full-10M-4-4": ("full", 10_000_000, 4, 4, "float64"),
+    "full-1M-16-16-f32": ("full", 1_000_000, 16, 16, "float32"),
+    "full-1M-2-8-f32": ("full", 1_000_000, 2, 8, "float32"),
+    "diag-1M-16-16-f32": ("diag", 1_000_000, 16, 16, "float32"),
+}
+
+
+def work_per_iteration(covariance_type, n, d, k, itemsize):
+    """(flops, exps, bytes) of one fastgmm EM iteration, as its kernels do them.
+
+    Per (point, component): full centres (d), sweeps the triangle
+    (d(d+1)/2 FMAs), squares (2d), then for the statistics centres again (d),
+    scales and sums (2d) and adds the packed triangle (d(d+1)/2 FMAs).  Tied
+    does the two triangles once per point and O(d) per component; diag and
+    spherical are O(d) throughout.  One exp per (point, component), one log
+    per point; the data is read once.
+    """
+    tri = d * (d + 1)  # flops of d(d+1)/2 FMAs
+    if covariance_type == "full":
+        flops = n * k * (2 * tri + 6 * d)
+    elif covariance_type == "tied":
+        flops = n * (2 * tri + 2 * d) + n * k * (5 * d)
+    else:
+        flops = n * k * (8 * d)
+    return flops, n * k + n, n * d * itemsize
+
+
+# ---------------------------------------------------------------- machine limits
+
+
+@njit(parallel=True, fastmath=True, cache=False)
+def _fma_kernel(a, n_rep):
+    # Many independent FMA chains over an L1-resident array per thread.
+    n_threads = numba.get_num_threads()
+    out = np.zeros(n_threads)
+    for t in prange(n_threads):
+        acc = a.copy()
+        for _ in range(n_rep):
+            for i in range(acc.shape[0]):
+                acc[i] = acc[i] * 0.9999999 + 1e-7
+        out[t] = acc.sum()
+    return out.sum()
+
+
+@njit(parallel=True, fastmath=True, cache=False)
+def _read_kernel(x):
+    total = 0.0
+    for i in prange(x.shape[0]):
+        total += x[i]
+    return total
+
+
+@njit(parallel=True, cache=False)
+def _exp_kernel(x):
+    total = 0.0
+    for i in prange(x.shape[0]):
+        total += np.exp(x[i])
+    return total
+
+
+def _best_time(fn, repeats=5):
+    fn()
+    times = []
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - tic)
+    return min(times)
+
+
+def machine_limits():
+    """Peak FMA GFLOP/s, read GB/s and exps/s with all threads, measured here."""
+    a = np.random.default_rng(0).random(512)
+    n_rep = 20_000
+    t = _best_time(lambda: _fma_kernel(a, n_rep))
+    gflops = 2 * a.size * n_rep * numba.get_num_threads() / t / 1e9
+    x = np.ones(2**27)  # 1 GiB
+    gbs = x.nbytes / _best_time(lambda: _read_kernel(x), 3) / 1e9
+    del x
+    e = -np.random.default_rng(1).random(2**24) * 50
+    exps = e.size / _best_time(lambda: _exp_kernel(e), 3)
+    return gflops, gbs, exps
+
+
+# ---------------------------------------------------------------- measurement
+
+
+def _rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def timed_peak(fn):
+    """(seconds, peak resident bytes added while fn ran)."""
+    gc.collect()
+    base, peak, done = _rss(), [0], []
+
+    def poll():
+        while not done:
+            peak[0] = max(peak[0], _rss())
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    tic = time.perf_counter()
+    fn()
+    elapsed = time.perf_counter() - tic
+    done.append(1)
+    watcher.join()
+    return elapsed, max(peak[0], _rss()) - base
+
+
+def per_iteration(cls, X, start, covariance_type, k, extra_iters, repeats):
+    """Median seconds per EM iteration, and the peak memory of the longer fit."""
+
+    def fit(max_iter):
+        return cls(
+            k, covariance_type=covariance_type, max_iter=max_iter, tol=0, **start
+        ).fit(X)
+
+    per, peaks = [], []
+    for _ in range(repeats):
+        t1, _ = timed_peak(lambda: fit(1))
+        tn, peak = timed_peak(lambda: fit(1 + extra_iters))
+        per.append((tn - t1) / extra_iters)
+        peaks.append(peak)
+    return float(np.median(per)), max(peaks)
+
+
+def run_case(name, limits, repeats, sk_repeats, skip_sklearn):
+    from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+    from fastgmm import GaussianMixture
+
+    covariance_type, n, d, k, dtype = CASES[name]
+    X = mixture_data(n, d, k, dtype)
+    start = fixed_start(X, k, covariance_type)
+    if dtype == "float32":
+        start = {key: value.astype(np.float32) for key, value in start.items()}
+    # compile outside the timings
+    GaussianMixture(k, covariance_type=covariance_type, max_iter=2, **start).fit(X[:5000])
+
+    ours, our_peak = per_iteration(GaussianMixture, X, start, covariance_type, k, 5, repeats)
+    if skip_sklearn:
+        theirs, their_peak = float("nan"), float("nan")
+    else:
+        theirs, their_peak = per_iteration(
+            SkGaussianMixture, X, start, covariance_type, k, 2, sk_repeats
+        )
+
+    gflops_peak, gbs_peak, exps_peak = limits
+    flops, exps, nbytes = work_per_iteration(covariance_type, n, d, k, X.itemsize)
+    bound = max(flops / (gflops_peak * 1e9), exps / exps_peak, nbytes / (gbs_peak * 1e9))
+    return dict(
+        name=name, ours=ours, theirs=theirs, ratio=theirs / ours,
+        our_peak=our_peak, their_peak=their_peak, input=X.nbytes,
+        gflops=flops / ours / 1e9, gbs=nbytes / ours / 1e9, bound=bound,
+        fraction=bound / ours,
+    )  # fmt: skip
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--case", action="append", choices=sorted(CASES))
+    parser.add_argument("--quick", action="store_true", help="full-1M-16-16 only")
+    parser.add_argument("--repeats", type=int, default=3, help="fastgmm repeats")
+    parser.add_argument("--sklearn-repeats", type=int, default=1)
+    parser.add_argument("--no-sklearn", action="store_true")
+    args = parser.parse_args(argv)
+    names = args.case or (["full-1M-16-16"] if args.quick else list(CASES))
+    warnings.simplefilter("ignore")
+
+    import sklearn
+
+    import fastgmm
+
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
+        f"numba threads {numba.get_num_threads()}; python {platform.python_version()}, "
+        f"numpy {np.__version__}, numba {numba.__version__}, scikit-learn "
+        f"{sklearn.__version__}, fastgmm {fastgmm.__version__}"
+    )
+    limits = machine_limits()
+    print(
+        f"limits measured: {limits[0]:.1f} GFLOP/s (FMA), {limits[1]:.1f} GB/s read, "
+        f"{limits[2] / 1e6:.0f} M exp/s"
+    )
+    header = (
+        f"{'case':<20} {'fastgmm s/it':>12} {'sklearn s/it':>12} {'ratio':>7} "
+        f"{'fastgmm MB':>10} {'sklearn MB':>10} {'input MB':>8} {'GFLOP/s':>8} "
+        f"{'GB/s':>6} {'bound s':>8} {'of bound':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name in names:
+        r = run_case(name, limits, args.repeats, args.sklearn_repeats, args.no_sklearn)
+        print(
+            f"{r['name']:<20} {r['ours']:>12.4f} {r['theirs']:>12.4f} {r['ratio']:>6.1f}x "
+            f"{r['our_peak'] / 1e6:>10.1f} {r['their_peak'] / 1e6:>10.1f} "
+            f"{r['input'] / 1e6:>8.0f} {r['gflops']:>8.1f} {r['gbs']:>6.2f} "
+            f"{r['bound']:>8.4f} {r['fraction']:>7.0%}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
