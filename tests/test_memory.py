@@ -84,3 +84,29 @@ def test_fit_peak_rss_in_subprocess():
                          check=True)
     extra = json.loads(out.stdout.strip().splitlines()[-1])["extra"]
     assert extra < ONE_RESP_ARRAY, f"peak RSS {extra / 2**20:.1f} MiB above the input"
+
+
+def test_float32_input_is_not_copied():
+    """A float64 copy of float32 data would allocate twice its size."""
+    X32 = np.random.default_rng(1).normal(size=(1_000_000, 8)).astype(np.float32)
+    params = dict(max_iter=2, tol=0, random_state=0, init_params="random_from_data")
+    GaussianMixture(8, **params).fit(X32[:2000])
+    peak = traced_peak(lambda: GaussianMixture(8, **params).fit(X32))
+    # the initial responsibilities' chunk (8 MiB) is the largest scratch
+    assert peak < X32.nbytes / 2, f"peak {peak / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize("method, out_bytes", [
+    ("predict", N_SAMPLES * 8),
+    ("score_samples", N_SAMPLES * 8),
+    ("predict_proba", N_SAMPLES * N_COMPONENTS * 8),
+])
+def test_predict_allocates_only_its_output(X, method, out_bytes):
+    gm = GaussianMixture(N_COMPONENTS, max_iter=1, init_params="random_from_data",
+                         random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(X[:5000])
+    getattr(gm, method)(X[:100])
+    peak = traced_peak(lambda: getattr(gm, method)(X))
+    assert peak < out_bytes + 2**20, f"peak {peak / 2**20:.1f} MiB"
