@@ -92,8 +92,9 @@ def test_float32_input_is_not_copied():
     params = dict(max_iter=2, tol=0, random_state=0, init_params="random_from_data")
     GaussianMixture(8, **params).fit(X32[:2000])
     peak = traced_peak(lambda: GaussianMixture(8, **params).fit(X32))
-    # the initial responsibilities' chunk (8 MiB) is the largest scratch
-    assert peak < X32.nbytes / 2, f"peak {peak / 2**20:.1f} MiB"
+    # The largest scratch is initialisation's: sklearn's draw of the rows
+    # (a permutation of n int64) and an 8 MiB chunk of responsibilities.
+    assert peak < X32.nbytes, f"peak {peak / 2**20:.1f} MiB"
 
 
 @pytest.mark.parametrize("method, out_bytes", [
