@@ -23,7 +23,7 @@ BLOCK_ROWS = 1024
 #: Rows a kernel holds transposed (features x points) in float64 scratch at a
 #: time; a divisor of BLOCK_ROWS.  64 keeps a tile's scratch in L1 for d <= 16
 #: while amortising the set-up of the vectorised inner loops.
-TILE_ROWS = 64
+TILE_ROWS = 256
 
 #: Blocks whose partial statistics live at the same time (one "wave").  The
 #: kernels run the blocks of a wave in parallel; the partial statistics are

@@ -66,11 +66,17 @@ _LOG_FLOOR = -600.0
 # contiguous points, which LLVM vectorises.  A ragged last tile is padded with
 # copies of its first row at weight zero; a zero weight contributes exactly
 # nothing, so padding never changes a statistic.
+#
+# Full and tied work on the features in blocks of four: the scratch has d4
+# (d rounded up to a multiple of 4) rows, the parameters are zero-padded to
+# d4 by the caller, and the padded rows of the tile stay zero.  Each pass over
+# a tile then does 16 FMAs per point for 4 loads and at most 4 stores, and its
+# sixteen sums live in registers.
 
 
 @njit(**_SERIAL)
 def _load_tile(X, sample_weight, start, stop, xt, wt):
-    # OUT xt (d, T) = X[start:stop].T padded; wt (T,) weights, 0 for padding
+    # OUT xt[:d] (d, T) = X[start:stop].T padded; wt (T,) weights, 0 for padding
     n_features = X.shape[1]
     tile = xt.shape[1]
     m = stop - start
@@ -88,139 +94,279 @@ def _load_tile(X, sample_weight, start, stop, xt, wt):
 
 
 @njit(**_SERIAL)
-def _tile_logsumexp(logp, lse):
-    # OUT lse[i] = log sum_k exp(logp[k, i]), shifted by the maximum
+def _tile_normalize(logp, lse, total):
+    # IN   logp (K, T) log pi_k + log N(x_i | k)
+    # OUT  logp[k, i] = exp(logp[k, i] - max_k logp[:, i]), lse[i] = log p(x_i),
+    #      total[i] = sum_k logp[k, i]: then r = logp / total, with one exp per
+    #      (point, component).
     n_components, tile = logp.shape
     for i in range(tile):
         lse[i] = logp[0, i]
+        total[i] = 0.0
     for k in range(1, n_components):
         for i in range(tile):
             lse[i] = max(lse[i], logp[k, i])
+    for k in range(n_components):
+        for i in range(tile):
+            delta = logp[k, i] - lse[i]
+            e = math.exp(delta) if delta > _LOG_FLOOR else 0.0
+            logp[k, i] = e
+            total[i] += e
     for i in range(tile):
-        top = lse[i]
-        if top == -np.inf:
-            continue
-        total = 0.0
-        for k in range(n_components):
-            delta = logp[k, i] - top
-            if delta > _LOG_FLOOR:
-                total += math.exp(delta)
-        lse[i] = top + math.log(total)
+        if total[i] > 0.0:
+            lse[i] += math.log(total[i])
 
 
 @njit(**_SERIAL)
-def _tile_responsibilities(logp, lse, wt):
-    # IN/OUT logp (K, T) -> w r, in place; returns sum_i w lse
+def _tile_responsibilities(logp, wt, lse, total):
+    # IN/OUT logp (K, T): joint log-probabilities -> w r.  Returns sum w lse.
+    _tile_normalize(logp, lse, total)
     n_components, tile = logp.shape
     ll = 0.0
     for i in range(tile):
         w = wt[i]
-        if w == 0.0:
-            for k in range(n_components):
-                logp[k, i] = 0.0
-        else:
+        if w != 0.0:
             ll += w * lse[i]
-            for k in range(n_components):
-                delta = logp[k, i] - lse[i]
-                logp[k, i] = w * math.exp(delta) if delta > _LOG_FLOOR else 0.0
+            total[i] = w / total[i] if total[i] > 0.0 else 0.0
+        else:
+            total[i] = 0.0
+    for k in range(n_components):
+        for i in range(tile):
+            logp[k, i] *= total[i]
     return ll
 
 
 @njit(**_SERIAL)
-def _triangular_sweep(lower, v, y):
-    # OUT y = lower @ v for lower triangular (d, d) and v (d, T).  Column by
-    # column: consecutive updates go to different rows of y, so they do not
-    # wait on each other, and four rows share each load of v.
-    n_features, tile = v.shape
-    for t in range(n_features):
-        diag = lower[t, t]
+def _mahalanobis_sq(xt, mean, lower, ybuf, sq):
+    # OUT sq[i] = |L (x_i - mean)|^2 for L (d4, d4) lower triangular, padded.
+    # Since U^T = L, this is the |y|^2 of the E-step.
+    d4, tile = xt.shape
+    if d4 == 4:  # d <= 4: the whole product in registers, one pass
+        m0 = mean[0]
+        m1 = mean[1]
+        m2 = mean[2]
+        m3 = mean[3]
+        l00 = lower[0, 0]
+        l10 = lower[1, 0]
+        l11 = lower[1, 1]
+        l20 = lower[2, 0]
+        l21 = lower[2, 1]
+        l22 = lower[2, 2]
+        l30 = lower[3, 0]
+        l31 = lower[3, 1]
+        l32 = lower[3, 2]
+        l33 = lower[3, 3]
         for i in range(tile):
-            y[t, i] = diag * v[t, i]
-    for t in range(n_features):
-        j = t + 1
-        while j + 3 < n_features:
-            l0 = lower[j, t]
-            l1 = lower[j + 1, t]
-            l2 = lower[j + 2, t]
-            l3 = lower[j + 3, t]
-            for i in range(tile):
-                vi = v[t, i]
-                y[j, i] += l0 * vi
-                y[j + 1, i] += l1 * vi
-                y[j + 2, i] += l2 * vi
-                y[j + 3, i] += l3 * vi
-            j += 4
-        while j < n_features:
-            lj = lower[j, t]
-            for i in range(tile):
-                y[j, i] += lj * v[t, i]
-            j += 1
+            v0 = xt[0, i] - m0
+            v1 = xt[1, i] - m1
+            v2 = xt[2, i] - m2
+            v3 = xt[3, i] - m3
+            y0 = l00 * v0
+            y1 = l10 * v0 + l11 * v1
+            y2 = l20 * v0 + l21 * v1 + l22 * v2
+            y3 = l30 * v0 + l31 * v1 + l32 * v2 + l33 * v3
+            sq[i] = y0 * y0 + y1 * y1 + y2 * y2 + y3 * y3
+        return
+    for i in range(tile):
+        sq[i] = 0.0
+    for jb in range(0, d4, 4):
+        _lower_rows(xt, mean, lower, jb, ybuf, 0)
+        for i in range(tile):
+            y0 = ybuf[0, i]
+            y1 = ybuf[1, i]
+            y2 = ybuf[2, i]
+            y3 = ybuf[3, i]
+            sq[i] += y0 * y0 + y1 * y1 + y2 * y2 + y3 * y3
 
 
 @njit(**_SERIAL)
-def _center(xt, shift, diff):
-    # OUT diff (d, T) = xt - shift[:, None]
-    n_features, tile = xt.shape
-    for t in range(n_features):
+def _lower_rows(xt, shift, lower, jb, y, row):
+    # OUT y[row:row+4] = lower[jb:jb+4] @ (xt - shift): the column blocks
+    # tb <= jb of a lower triangular (d4, d4) matrix, 4 x 4 at a time.
+    tile = xt.shape[1]
+    for i in range(tile):
+        y[row, i] = 0.0
+        y[row + 1, i] = 0.0
+        y[row + 2, i] = 0.0
+        y[row + 3, i] = 0.0
+    for tb in range(0, jb + 4, 4):
+        m0 = shift[tb]
+        m1 = shift[tb + 1]
+        m2 = shift[tb + 2]
+        m3 = shift[tb + 3]
+        l00 = lower[jb, tb]
+        l01 = lower[jb, tb + 1]
+        l02 = lower[jb, tb + 2]
+        l03 = lower[jb, tb + 3]
+        l10 = lower[jb + 1, tb]
+        l11 = lower[jb + 1, tb + 1]
+        l12 = lower[jb + 1, tb + 2]
+        l13 = lower[jb + 1, tb + 3]
+        l20 = lower[jb + 2, tb]
+        l21 = lower[jb + 2, tb + 1]
+        l22 = lower[jb + 2, tb + 2]
+        l23 = lower[jb + 2, tb + 3]
+        l30 = lower[jb + 3, tb]
+        l31 = lower[jb + 3, tb + 1]
+        l32 = lower[jb + 3, tb + 2]
+        l33 = lower[jb + 3, tb + 3]
+        for i in range(tile):
+            v0 = xt[tb, i] - m0
+            v1 = xt[tb + 1, i] - m1
+            v2 = xt[tb + 2, i] - m2
+            v3 = xt[tb + 3, i] - m3
+            y[row, i] += l00 * v0 + l01 * v1 + l02 * v2 + l03 * v3
+            y[row + 1, i] += l10 * v0 + l11 * v1 + l12 * v2 + l13 * v3
+            y[row + 2, i] += l20 * v0 + l21 * v1 + l22 * v2 + l23 * v3
+            y[row + 3, i] += l30 * v0 + l31 * v1 + l32 * v2 + l33 * v3
+
+
+@njit(**_SERIAL)
+def _add_scatter(xt, r, shift, sums, full):
+    # sums (d4,) += sum_i r_i (x_i - c); full (d4, d4) += sum_i r_i (x_i - c)(x_i - c)^T,
+    # upper blocks only (the lower triangle of diagonal blocks is left as is).
+    d4, tile = xt.shape
+    for tb in range(0, d4, 4):
+        c0 = shift[tb]
+        c1 = shift[tb + 1]
+        c2 = shift[tb + 2]
+        c3 = shift[tb + 3]
+        a0 = a1 = a2 = a3 = 0.0
+        s00 = s01 = s02 = s03 = s11 = s12 = s13 = s22 = s23 = s33 = 0.0
+        for i in range(tile):
+            e0 = xt[tb, i] - c0
+            e1 = xt[tb + 1, i] - c1
+            e2 = xt[tb + 2, i] - c2
+            e3 = xt[tb + 3, i] - c3
+            ri = r[i]
+            q0 = ri * e0
+            q1 = ri * e1
+            q2 = ri * e2
+            q3 = ri * e3
+            a0 += q0
+            a1 += q1
+            a2 += q2
+            a3 += q3
+            s00 += q0 * e0
+            s01 += q0 * e1
+            s02 += q0 * e2
+            s03 += q0 * e3
+            s11 += q1 * e1
+            s12 += q1 * e2
+            s13 += q1 * e3
+            s22 += q2 * e2
+            s23 += q2 * e3
+            s33 += q3 * e3
+        sums[tb] += a0
+        sums[tb + 1] += a1
+        sums[tb + 2] += a2
+        sums[tb + 3] += a3
+        full[tb, tb] += s00
+        full[tb, tb + 1] += s01
+        full[tb, tb + 2] += s02
+        full[tb, tb + 3] += s03
+        full[tb + 1, tb + 1] += s11
+        full[tb + 1, tb + 2] += s12
+        full[tb + 1, tb + 3] += s13
+        full[tb + 2, tb + 2] += s22
+        full[tb + 2, tb + 3] += s23
+        full[tb + 3, tb + 3] += s33
+        for ub in range(tb + 4, d4, 4):
+            _add_scatter_block(xt, r, shift, tb, ub, full)
+
+
+@njit(**_SERIAL)
+def _add_scatter_block(xt, r, shift, tb, ub, full):
+    # full[tb:tb+4, ub:ub+4] += sum_i r_i (x_i - c)[tb:tb+4] (x_i - c)[ub:ub+4]^T
+    tile = xt.shape[1]
+    c0 = shift[tb]
+    c1 = shift[tb + 1]
+    c2 = shift[tb + 2]
+    c3 = shift[tb + 3]
+    u0 = shift[ub]
+    u1 = shift[ub + 1]
+    u2 = shift[ub + 2]
+    u3 = shift[ub + 3]
+    s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
+    s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
+    for i in range(tile):
+        ri = r[i]
+        q0 = ri * (xt[tb, i] - c0)
+        q1 = ri * (xt[tb + 1, i] - c1)
+        q2 = ri * (xt[tb + 2, i] - c2)
+        q3 = ri * (xt[tb + 3, i] - c3)
+        e0 = xt[ub, i] - u0
+        e1 = xt[ub + 1, i] - u1
+        e2 = xt[ub + 2, i] - u2
+        e3 = xt[ub + 3, i] - u3
+        s00 += q0 * e0
+        s01 += q0 * e1
+        s02 += q0 * e2
+        s03 += q0 * e3
+        s10 += q1 * e0
+        s11 += q1 * e1
+        s12 += q1 * e2
+        s13 += q1 * e3
+        s20 += q2 * e0
+        s21 += q2 * e1
+        s22 += q2 * e2
+        s23 += q2 * e3
+        s30 += q3 * e0
+        s31 += q3 * e1
+        s32 += q3 * e2
+        s33 += q3 * e3
+    full[tb, ub] += s00
+    full[tb, ub + 1] += s01
+    full[tb, ub + 2] += s02
+    full[tb, ub + 3] += s03
+    full[tb + 1, ub] += s10
+    full[tb + 1, ub + 1] += s11
+    full[tb + 1, ub + 2] += s12
+    full[tb + 1, ub + 3] += s13
+    full[tb + 2, ub] += s20
+    full[tb + 2, ub + 1] += s21
+    full[tb + 2, ub + 2] += s22
+    full[tb + 2, ub + 3] += s23
+    full[tb + 3, ub] += s30
+    full[tb + 3, ub + 1] += s31
+    full[tb + 3, ub + 2] += s32
+    full[tb + 3, ub + 3] += s33
+
+
+@njit(**_SERIAL)
+def _add_sums(xt, r, shift, sums):
+    # sums (d,) += sum_i r_i (x_i - c)
+    for t in range(sums.shape[0]):
         c = shift[t]
-        for i in range(tile):
-            diff[t, i] = xt[t, i] - c
-
-
-@njit(**_SERIAL)
-def _scale(r, diff, rdiff):
-    # OUT rdiff = r * diff
-    n_features, tile = diff.shape
-    for t in range(n_features):
-        for i in range(tile):
-            rdiff[t, i] = r[i] * diff[t, i]
-
-
-@njit(**_SERIAL)
-def _add_weighted_sums(r, diff, rdiff, sums):
-    # OUT rdiff = r * diff ; sums += sum_i r diff
-    n_features, tile = diff.shape
-    for t in range(n_features):
         total = 0.0
-        for i in range(tile):
-            v = r[i] * diff[t, i]
-            rdiff[t, i] = v
-            total += v
+        for i in range(xt.shape[1]):
+            total += r[i] * (xt[t, i] - c)
         sums[t] += total
 
 
 @njit(**_SERIAL)
-def _add_scatter_packed(rdiff, diff, scatter):
-    # scatter (packed upper triangle) += rdiff @ diff.T, four columns at a time
-    # (each load of rdiff feeds four independent dot products).
-    n_features, tile = diff.shape
-    p = 0
-    for t in range(n_features):
-        u = t
-        while u + 3 < n_features:
-            s0 = 0.0
-            s1 = 0.0
-            s2 = 0.0
-            s3 = 0.0
-            for i in range(tile):
-                v = rdiff[t, i]
-                s0 += v * diff[u, i]
-                s1 += v * diff[u + 1, i]
-                s2 += v * diff[u + 2, i]
-                s3 += v * diff[u + 3, i]
-            scatter[p] += s0
-            scatter[p + 1] += s1
-            scatter[p + 2] += s2
-            scatter[p + 3] += s3
-            p += 4
-            u += 4
-        while u < n_features:
-            total = 0.0
-            for i in range(tile):
-                total += rdiff[t, i] * diff[u, i]
-            scatter[p] += total
-            p += 1
-            u += 1
+def _pack(full, sums4, nk4, nk, sums, scatter):
+    # A block's padded accumulators into its packed partial statistics.
+    n_components = nk.shape[0]
+    n_features = sums.shape[1]
+    for k in range(n_components):
+        nk[k] = nk4[k]
+        for t in range(n_features):
+            sums[k, t] = sums4[k, t]
+    for k in range(full.shape[0]):
+        p = 0
+        for t in range(n_features):
+            for u in range(t, n_features):
+                scatter[k, p] = full[k, t, u]
+                p += 1
+
+
+@njit(**_SERIAL)
+def _component_total(r, k):
+    total = 0.0
+    for i in range(r.shape[1]):
+        total += r[k, i]
+    return total
 
 
 # --------------------------------------------------------------------------
@@ -230,34 +376,29 @@ def _add_scatter_packed(rdiff, diff, scatter):
 
 
 @njit(**_SERIAL)
-def _tile_log_prob_full(xt, means, lower, log_norm, diff, y, logp):
-    n_components, n_features = means.shape
+def _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp):
     tile = xt.shape[1]
-    for k in range(n_components):
-        _center(xt, means[k], diff)
-        _triangular_sweep(lower[k], diff, y)
+    for k in range(means.shape[0]):
+        _mahalanobis_sq(xt, means[k], lower[k], ybuf, sq)
         ln = log_norm[k]
         for i in range(tile):
-            logp[k, i] = ln
-        for j in range(n_features):
-            for i in range(tile):
-                logp[k, i] -= 0.5 * y[j, i] * y[j, i]
+            logp[k, i] = ln - 0.5 * sq[i]
 
 
 @njit(**_SERIAL)
-def _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, diff, y, logp):
+def _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, logp):
     # U^T (x - mu_k) = U^T (x - c) - U^T (mu_k - c): the triangular product is
     # done once per tile, each component then costs O(d).  Centring on c (the
     # mixture mean) keeps both terms small for data far from the origin.
-    n_components, n_features = lower_means.shape
+    n_components, d4 = lower_means.shape
     tile = xt.shape[1]
-    _center(xt, center, diff)
-    _triangular_sweep(lower, diff, y)
+    for jb in range(0, d4, 4):
+        _lower_rows(xt, center, lower, jb, y, jb)
     for k in range(n_components):
         ln = log_norm[k]
         for i in range(tile):
             logp[k, i] = ln
-        for j in range(n_features):
+        for j in range(d4):
             m = lower_means[k, j]
             for i in range(tile):
                 v = y[j, i] - m
@@ -301,38 +442,32 @@ def _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp):
 # --------------------------------------------------------------------------
 # Statistics of a tile for given responsibilities r (K, T), weights included
 #
-# IN/OUT nk (K,), sums (K, d), scatter (K | 1, *) of one block
+# Full and tied add into a block's padded accumulators nk4 (K,), sums4
+# (K, d4) and full (K | 1, d4, d4), packed once per block (``_pack``); diag
+# and spherical add straight into the block's partial statistics.
 
 
 @njit(**_SERIAL)
-def _tile_stats_full(xt, r, shifts, diff, rdiff, nk, sums, scatter):
+def _tile_stats_full(xt, r, shifts, nk4, sums4, full):
     for k in range(shifts.shape[0]):
-        total = 0.0
-        for i in range(r.shape[1]):
-            total += r[k, i]
+        total = _component_total(r, k)
         if total == 0.0:
             continue
-        nk[k] += total
-        _center(xt, shifts[k], diff)
-        _add_weighted_sums(r[k], diff, rdiff, sums[k])
-        _add_scatter_packed(rdiff, diff, scatter[k])
+        nk4[k] += total
+        _add_scatter(xt, r[k], shifts[k], sums4[k], full[k])
 
 
 @njit(**_SERIAL)
-def _tile_stats_tied(xt, r, wt, center, diff, rdiff, nk, sums, scatter):
+def _tile_stats_tied(xt, r, wt, center, nk4, sums4, full, spare):
     # All components share the shift c, so sum_k r_k (x-c)(x-c)^T is one
     # outer product per row weighted by w (the r_k of a row add up to one).
-    _center(xt, center, diff)
     for k in range(r.shape[0]):
-        total = 0.0
-        for i in range(r.shape[1]):
-            total += r[k, i]
+        total = _component_total(r, k)
         if total == 0.0:
             continue
-        nk[k] += total
-        _add_weighted_sums(r[k], diff, rdiff, sums[k])
-    _scale(wt, diff, rdiff)
-    _add_scatter_packed(rdiff, diff, scatter[0])
+        nk4[k] += total
+        _add_sums(xt, r[k], center, sums4[k])
+    _add_scatter(xt, wt, center, spare, full[0])
 
 
 @njit(**_SERIAL)
@@ -340,9 +475,7 @@ def _tile_stats_diag(xt, r, shifts, nk, sums, scatter):
     n_components, n_features = shifts.shape
     tile = xt.shape[1]
     for k in range(n_components):
-        total = 0.0
-        for i in range(tile):
-            total += r[k, i]
+        total = _component_total(r, k)
         if total == 0.0:
             continue
         nk[k] += total
@@ -364,9 +497,7 @@ def _tile_stats_spherical(xt, r, shifts, nk, sums, scatter):
     n_components, n_features = shifts.shape
     tile = xt.shape[1]
     for k in range(n_components):
-        total = 0.0
-        for i in range(tile):
-            total += r[k, i]
+        total = _component_total(r, k)
         if total == 0.0:
             continue
         nk[k] += total
@@ -388,8 +519,9 @@ def _tile_stats_spherical(xt, r, shifts, nk, sums, scatter):
 #
 # IN   X (n, d) float32/float64, C order, read in place
 # IN   sample_weight (n,) float64, or shape (0,) for unit weights
-# IN   parameters as prepared by fastgmm._sources.kernel_parameters
-# IN   block_rows (a multiple of tile), tile
+# IN   parameters as prepared by fastgmm._sources.kernel_parameters (full and
+#      tied: zero-padded to d4 features)
+# IN   block_rows, tile
 # OUT  part_nk (W, K), part_sums (W, K, d), part_scatter (W, K|1, *), part_ll (W,)
 #      row b holds block b's sums: nk = sum w r, sums = sum w r (x - c_k),
 #      scatter = sum w r (x - c_k)(x - c_k)^T (packed / summed over k for
@@ -401,28 +533,27 @@ def _accumulate_full(
     X, sample_weight, means, lower, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll,
 ):  # fmt: skip
-    n_samples, n_features = X.shape
-    n_components = means.shape[0]
+    n_samples = X.shape[0]
+    n_components, d4 = means.shape
     n_blocks = (n_samples + block_rows - 1) // block_rows
     for b in prange(n_blocks):
-        nk, sums, scatter = part_nk[b], part_sums[b], part_scatter[b]
-        nk[:] = 0.0
-        sums[:] = 0.0
-        scatter[:] = 0.0
-        xt = np.empty((n_features, tile))
+        xt = np.zeros((d4, tile))
         wt = np.empty(tile)
-        diff = np.empty((n_features, tile))
-        y = np.empty((n_features, tile))
-        logp = np.empty((n_components, tile))
+        ybuf = np.empty((4, tile))
+        sq = np.empty(tile)
         lse = np.empty(tile)
+        logp = np.empty((n_components, tile))
+        nk4 = np.zeros(n_components)
+        sums4 = np.zeros((n_components, d4))
+        full = np.zeros((n_components, d4, d4))
         ll = 0.0
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):
             _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
-            _tile_log_prob_full(xt, means, lower, log_norm, diff, y, logp)
-            _tile_logsumexp(logp, lse)
-            ll += _tile_responsibilities(logp, lse, wt)
-            _tile_stats_full(xt, logp, means, diff, y, nk, sums, scatter)
+            _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp)
+            ll += _tile_responsibilities(logp, wt, lse, sq)
+            _tile_stats_full(xt, logp, means, nk4, sums4, full)
+        _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])
         part_ll[b] = ll
 
 
@@ -431,28 +562,28 @@ def _accumulate_tied(
     X, sample_weight, center, lower, lower_means, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll,
 ):  # fmt: skip
-    n_samples, n_features = X.shape
-    n_components = lower_means.shape[0]
+    n_samples = X.shape[0]
+    n_components, d4 = lower_means.shape
     n_blocks = (n_samples + block_rows - 1) // block_rows
     for b in prange(n_blocks):
-        nk, sums, scatter = part_nk[b], part_sums[b], part_scatter[b]
-        nk[:] = 0.0
-        sums[:] = 0.0
-        scatter[:] = 0.0
-        xt = np.empty((n_features, tile))
+        xt = np.zeros((d4, tile))
         wt = np.empty(tile)
-        diff = np.empty((n_features, tile))
-        y = np.empty((n_features, tile))
-        logp = np.empty((n_components, tile))
+        y = np.empty((d4, tile))
         lse = np.empty(tile)
+        total = np.empty(tile)
+        logp = np.empty((n_components, tile))
+        nk4 = np.zeros(n_components)
+        sums4 = np.zeros((n_components, d4))
+        full = np.zeros((1, d4, d4))
+        spare = np.zeros(d4)
         ll = 0.0
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):
             _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
-            _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, diff, y, logp)
-            _tile_logsumexp(logp, lse)
-            ll += _tile_responsibilities(logp, lse, wt)
-            _tile_stats_tied(xt, logp, wt, center, diff, y, nk, sums, scatter)
+            _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, logp)
+            ll += _tile_responsibilities(logp, wt, lse, total)
+            _tile_stats_tied(xt, logp, wt, center, nk4, sums4, full, spare)
+        _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])
         part_ll[b] = ll
 
 
@@ -471,15 +602,15 @@ def _accumulate_diag(
         scatter[:] = 0.0
         xt = np.empty((n_features, tile))
         wt = np.empty(tile)
-        logp = np.empty((n_components, tile))
         lse = np.empty(tile)
+        total = np.empty(tile)
+        logp = np.empty((n_components, tile))
         ll = 0.0
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):
             _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
             _tile_log_prob_diag(xt, means, prec_chol, log_norm, logp)
-            _tile_logsumexp(logp, lse)
-            ll += _tile_responsibilities(logp, lse, wt)
+            ll += _tile_responsibilities(logp, wt, lse, total)
             _tile_stats_diag(xt, logp, means, nk, sums, scatter)
         part_ll[b] = ll
 
@@ -500,15 +631,14 @@ def _accumulate_spherical(
         xt = np.empty((n_features, tile))
         wt = np.empty(tile)
         sq = np.empty(tile)
-        logp = np.empty((n_components, tile))
         lse = np.empty(tile)
+        logp = np.empty((n_components, tile))
         ll = 0.0
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):
             _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
             _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp)
-            _tile_logsumexp(logp, lse)
-            ll += _tile_responsibilities(logp, lse, wt)
+            ll += _tile_responsibilities(logp, wt, lse, sq)
             _tile_stats_spherical(xt, logp, means, nk, sums, scatter)
         part_ll[b] = ll
 
@@ -517,7 +647,7 @@ def _accumulate_spherical(
 # Statistics of given responsibilities (initialisation: no E-step)
 #
 # IN   resp (n, K) float64, the responsibilities of the rows of X
-# IN   shifts (K, d) float64, c_k
+# IN   shifts (K, d4) float64, c_k, zero-padded to d4 = d rounded up to 4
 # IN   kind: 0 full -> scatter (W, K, P); 2 diag -> (W, K, d);
 #            3 spherical -> (W, K, 1);
 #            1 tied -> (W, 1, P): sum w (x - c)(x - c)^T over every row, with
@@ -533,33 +663,38 @@ def _accumulate_resp(
     part_nk, part_sums, part_scatter,
 ):  # fmt: skip
     n_samples, n_features = X.shape
-    n_components = shifts.shape[0]
+    n_components, d4 = shifts.shape
     n_blocks = (n_samples + block_rows - 1) // block_rows
     for b in prange(n_blocks):
         nk, sums, scatter = part_nk[b], part_sums[b], part_scatter[b]
         nk[:] = 0.0
         sums[:] = 0.0
         scatter[:] = 0.0
-        xt = np.empty((n_features, tile))
+        xt = np.zeros((d4, tile))
         wt = np.empty(tile)
-        diff = np.empty((n_features, tile))
-        rdiff = np.empty((n_features, tile))
         r = np.empty((n_components, tile))
+        nk4 = np.zeros(n_components)
+        sums4 = np.zeros((n_components, d4))
+        full = np.zeros((n_components if kind == 0 else 1, d4, d4))
+        spare = np.zeros(d4)
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):
             _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
             for i in range(tile):
-                row = start + i
                 for k in range(n_components):
-                    r[k, i] = wt[i] * resp[row, k] if wt[i] != 0.0 else 0.0
+                    r[k, i] = wt[i] * resp[start + i, k] if wt[i] != 0.0 else 0.0
             if kind == 0:
-                _tile_stats_full(xt, r, shifts, diff, rdiff, nk, sums, scatter)
+                _tile_stats_full(xt, r, shifts, nk4, sums4, full)
             elif kind == 1:
-                _tile_stats_tied(xt, r, wt, shifts[0], diff, rdiff, nk, sums, scatter)
+                _tile_stats_tied(xt, r, wt, shifts[0], nk4, sums4, full, spare)
             elif kind == 2:
-                _tile_stats_diag(xt, r, shifts, nk, sums, scatter)
+                _tile_stats_diag(xt[:n_features], r, shifts[:, :n_features], nk, sums, scatter)
             else:
-                _tile_stats_spherical(xt, r, shifts, nk, sums, scatter)
+                _tile_stats_spherical(
+                    xt[:n_features], r, shifts[:, :n_features], nk, sums, scatter
+                )
+        if kind <= 1:
+            _pack(full, sums4, nk4, nk, sums, scatter)
 
 
 # --------------------------------------------------------------------------
@@ -571,7 +706,7 @@ def _accumulate_resp(
 
 
 @njit(**_SERIAL)
-def _write_tile(start, stop, logp, lse, out_lse, out_labels, out_resp):
+def _write_tile(start, stop, logp, lse, total, out_lse, out_labels, out_resp):
     n_components = logp.shape[0]
     if out_labels.shape[0] > 0:
         for i in range(stop - start):
@@ -581,36 +716,36 @@ def _write_tile(start, stop, logp, lse, out_lse, out_labels, out_resp):
                     best = k
             out_labels[start + i] = best
     if out_lse.shape[0] > 0 or out_resp.shape[0] > 0:
-        _tile_logsumexp(logp, lse)
+        _tile_normalize(logp, lse, total)
         if out_lse.shape[0] > 0:
             for i in range(stop - start):
                 out_lse[start + i] = lse[i]
         if out_resp.shape[0] > 0:
             for i in range(stop - start):
+                scale = 1.0 / total[i] if total[i] > 0.0 else 0.0
                 for k in range(n_components):
-                    delta = logp[k, i] - lse[i]
-                    out_resp[start + i, k] = math.exp(delta) if delta > _LOG_FLOOR else 0.0
+                    out_resp[start + i, k] = logp[k, i] * scale
 
 
 @njit(**_PARALLEL)
 def _score_full(X, means, lower, log_norm, block_rows, tile, out_lse, out_labels, out_resp):
-    n_samples, n_features = X.shape
-    n_components = means.shape[0]
+    n_samples = X.shape[0]
+    n_components, d4 = means.shape
     n_blocks = (n_samples + block_rows - 1) // block_rows
     no_weights = np.empty(0)
     for b in prange(n_blocks):
-        xt = np.empty((n_features, tile))
+        xt = np.zeros((d4, tile))
         wt = np.empty(tile)
-        diff = np.empty((n_features, tile))
-        y = np.empty((n_features, tile))
-        logp = np.empty((n_components, tile))
+        ybuf = np.empty((4, tile))
+        sq = np.empty(tile)
         lse = np.empty(tile)
+        logp = np.empty((n_components, tile))
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):
             end = min(start + tile, stop)
             _load_tile(X, no_weights, start, end, xt, wt)
-            _tile_log_prob_full(xt, means, lower, log_norm, diff, y, logp)
-            _write_tile(start, end, logp, lse, out_lse, out_labels, out_resp)
+            _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp)
+            _write_tile(start, end, logp, lse, sq, out_lse, out_labels, out_resp)
 
 
 @njit(**_PARALLEL)
@@ -618,23 +753,23 @@ def _score_tied(
     X, center, lower, lower_means, log_norm, block_rows, tile,
     out_lse, out_labels, out_resp,
 ):  # fmt: skip
-    n_samples, n_features = X.shape
-    n_components = lower_means.shape[0]
+    n_samples = X.shape[0]
+    n_components, d4 = lower_means.shape
     n_blocks = (n_samples + block_rows - 1) // block_rows
     no_weights = np.empty(0)
     for b in prange(n_blocks):
-        xt = np.empty((n_features, tile))
+        xt = np.zeros((d4, tile))
         wt = np.empty(tile)
-        diff = np.empty((n_features, tile))
-        y = np.empty((n_features, tile))
-        logp = np.empty((n_components, tile))
+        y = np.empty((d4, tile))
         lse = np.empty(tile)
+        total = np.empty(tile)
+        logp = np.empty((n_components, tile))
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):
             end = min(start + tile, stop)
             _load_tile(X, no_weights, start, end, xt, wt)
-            _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, diff, y, logp)
-            _write_tile(start, end, logp, lse, out_lse, out_labels, out_resp)
+            _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, logp)
+            _write_tile(start, end, logp, lse, total, out_lse, out_labels, out_resp)
 
 
 @njit(**_PARALLEL)
@@ -646,14 +781,15 @@ def _score_diag(X, means, prec_chol, log_norm, block_rows, tile, out_lse, out_la
     for b in prange(n_blocks):
         xt = np.empty((n_features, tile))
         wt = np.empty(tile)
-        logp = np.empty((n_components, tile))
         lse = np.empty(tile)
+        total = np.empty(tile)
+        logp = np.empty((n_components, tile))
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):
             end = min(start + tile, stop)
             _load_tile(X, no_weights, start, end, xt, wt)
             _tile_log_prob_diag(xt, means, prec_chol, log_norm, logp)
-            _write_tile(start, end, logp, lse, out_lse, out_labels, out_resp)
+            _write_tile(start, end, logp, lse, total, out_lse, out_labels, out_resp)
 
 
 @njit(**_PARALLEL)
@@ -668,14 +804,14 @@ def _score_spherical(
         xt = np.empty((n_features, tile))
         wt = np.empty(tile)
         sq = np.empty(tile)
-        logp = np.empty((n_components, tile))
         lse = np.empty(tile)
+        logp = np.empty((n_components, tile))
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):
             end = min(start + tile, stop)
             _load_tile(X, no_weights, start, end, xt, wt)
             _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp)
-            _write_tile(start, end, logp, lse, out_lse, out_labels, out_resp)
+            _write_tile(start, end, logp, lse, sq, out_lse, out_labels, out_resp)
 
 
 ACCUMULATE = {

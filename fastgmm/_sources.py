@@ -35,6 +35,18 @@ def wave_blocks(covariance_type, n_components, n_features):
     return int(min(MAX_WAVE_BLOCKS, max(1, PARTIALS_BUDGET_BYTES // per_block)))
 
 
+def _pad_features(a, n_axes=1):
+    """Zero-pad the last ``n_axes`` axes (of size n_features) to a multiple of 4.
+
+    Full and tied kernels work on blocks of four features; zeros in the padded
+    parameters keep the padded rows of a tile at zero.
+    """
+    n_features = a.shape[-1]
+    extra = -(-n_features // 4) * 4 - n_features
+    width = [(0, 0)] * (a.ndim - n_axes) + [(0, extra)] * n_axes
+    return np.ascontiguousarray(np.pad(a, width) if extra else a, dtype=np.float64)
+
+
 def kernel_parameters(params, covariance_type):
     """The arrays the kernels take for ``params``, and the shifts c_k.
 
@@ -53,14 +65,15 @@ def kernel_parameters(params, covariance_type):
         )
     log_norm = np.ascontiguousarray(np.broadcast_to(log_norm, (n_components,)))
     if covariance_type == "full":
-        lower = np.ascontiguousarray(prec_chol.transpose(0, 2, 1))
-        return means, (means, lower, log_norm)
+        # the kernels take L = U^T, lower triangular
+        lower = _pad_features(prec_chol.transpose(0, 2, 1), 2)
+        return means, (_pad_features(means), lower, log_norm)
     if covariance_type == "tied":
         center = weights @ means
-        lower = np.ascontiguousarray(prec_chol.T)
-        lower_means = np.ascontiguousarray((means - center) @ prec_chol)
+        lower = _pad_features(prec_chol.T, 2)
+        lower_means = _pad_features((means - center) @ prec_chol)
         shifts = np.ascontiguousarray(np.broadcast_to(center, means.shape))
-        return shifts, (center, lower, lower_means, log_norm)
+        return shifts, (_pad_features(center), lower, lower_means, log_norm)
     return means, (means, prec_chol, log_norm)
 
 
@@ -139,6 +152,7 @@ class ArraySource:
             row ranges, in order, each small enough to bound the scratch.
         """
         shifts = np.ascontiguousarray(shifts, dtype=np.float64)
+        padded_shifts = _pad_features(shifts)
         n_components = shifts.shape[0]
         part_nk, part_sums, part_scatter, _ = self._partials(
             covariance_type, n_components
@@ -152,7 +166,7 @@ class ArraySource:
         for start, stop, used in self._waves(n_blocks):
             resp = np.ascontiguousarray(resp_for(start, stop), dtype=np.float64)
             _kernels.accumulate_resp(
-                self.X[start:stop], self._weights(start, stop), resp, shifts,
+                self.X[start:stop], self._weights(start, stop), resp, padded_shifts,
                 kind, BLOCK_ROWS, TILE_ROWS, part_nk, part_sums, part_scatter,
             )  # fmt: skip
             stats.nk += part_nk[:used].sum(axis=0)
