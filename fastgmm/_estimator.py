@@ -166,6 +166,7 @@ default='kmeans'
 
     # ------------------------------------------------------------------ fit
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Estimate model parameters with the EM algorithm.
 
@@ -190,7 +191,7 @@ default='kmeans'
         self : object
             The fitted mixture.
         """
-        self.fit_predict(X, y, sample_weight=sample_weight)
+        self._fit(X, sample_weight)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -209,6 +210,16 @@ default='kmeans'
         -------
         labels : ndarray of shape (n_samples,)
         """
+        X, source = self._fit(X, sample_weight)
+        # One more E-step under the stored parameters, so that the labels are
+        # those of fit(X).predict(X) whatever max_iter and tol.
+        labels = np.empty(X.shape[0], dtype=np.int64)
+        with _kernels.threads(self.n_threads):
+            source.score(self._fitted_parameters(), self.covariance_type, labels=labels)
+        return labels
+
+    def _fit(self, X, sample_weight):
+        """Validate, run EM, set the fitted attributes; returns (X, source)."""
         X = validate_data(
             self, X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=2
         )
@@ -249,12 +260,7 @@ default='kmeans'
             self.lower_bounds_ = result.lower_bounds
             self.init_time_ = result.init_time
             self.iter_times_ = result.iter_times
-
-            # One more E-step under the stored parameters, so that the labels
-            # are those of fit(X).predict(X) whatever max_iter and tol.
-            labels = np.empty(n_samples, dtype=np.int64)
-            source.score(self._fitted_parameters(), self.covariance_type, labels=labels)
-        return labels
+        return X, source
 
     def _settings(self, X):
         n_features = X.shape[1]
