@@ -46,6 +46,7 @@ class EMResult:
     converged: bool
     init_time: float = 0.0
     iter_times: list = field(default_factory=list)
+    best_init: int = 0
 
 
 class VerboseReporter:
@@ -171,6 +172,7 @@ def fit_mixture(source, X, sample_weight, settings, random_state, reporter, warm
         init_time = time.perf_counter() - tic
         result = run_em(source, params, settings, lower_bound, reporter)
         result.init_time = init_time
+        result.best_init = init
         # sklearn's rule: the first run, or a strictly better lower bound.
         if best is None or best.lower_bound == -np.inf or (
             result.lower_bound > best.lower_bound

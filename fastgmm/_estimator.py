@@ -110,6 +110,8 @@ default='kmeans'
         Seconds spent initialising the best run (fastgmm only).
     iter_times_ : list of float of length ``n_iter_``
         Seconds per EM iteration of the best run (fastgmm only).
+    best_init_ : int
+        Which of the ``n_init`` runs was kept, from 0 (fastgmm only).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined only when `X` has feature names that are all strings.
@@ -242,7 +244,7 @@ default='kmeans'
             result = fit_mixture(
                 source, X, sample_weight, settings,
                 check_random_state(self.random_state),
-                VerboseReporter(self.verbose, self.verbose_interval),
+                self._make_reporter(),
                 warm=warm,
             )  # fmt: skip
 
@@ -260,7 +262,12 @@ default='kmeans'
             self.lower_bounds_ = result.lower_bounds
             self.init_time_ = result.init_time
             self.iter_times_ = result.iter_times
+            self.best_init_ = result.best_init
         return X, source
+
+    def _make_reporter(self):
+        """What the EM loop reports progress to (sklearn's verbose output)."""
+        return VerboseReporter(self.verbose, self.verbose_interval)
 
     def _settings(self, X):
         n_features = X.shape[1]
@@ -430,6 +437,20 @@ default='kmeans'
             [np.full(int(count), k, dtype=np.int64) for k, count in enumerate(counts)]
         )
         return X, y
+
+    def save(self, path):
+        """Save the fitted model to a portable ``.npz`` file (no pickle).
+
+        Read it back with :func:`fastgmm.load`.  The file records its format
+        version; a fastgmm older than the file says so instead of guessing.
+
+        Parameters
+        ----------
+        path : str or path-like
+        """
+        from ._persistence import save
+
+        save(self, path)
 
     def _n_parameters(self):
         n_components, n_features = self.means_.shape

@@ -700,14 +700,19 @@ def _accumulate_resp(
 # --------------------------------------------------------------------------
 # Scoring: accumulation off, per-row outputs
 #
-# OUT  out_lse (n,) log p(x); out_labels (n,) argmax_k log p(x, k);
-#      out_resp (n, K) responsibilities.  Pass shape (0,) / (0, K) arrays for
-#      the outputs not wanted.
+# OUT  out_logp (n, K) log p(x, k) = log pi_k + log N(x | k); out_lse (n,)
+#      log p(x); out_labels (n,) argmax_k log p(x, k); out_resp (n, K)
+#      responsibilities.  Pass shape (0, K) / (0,) arrays for the outputs not
+#      wanted.
 
 
 @njit(**_SERIAL)
-def _write_tile(start, stop, logp, lse, total, out_lse, out_labels, out_resp):
+def _write_tile(start, stop, logp, lse, total, out_logp, out_lse, out_labels, out_resp):
     n_components = logp.shape[0]
+    if out_logp.shape[0] > 0:
+        for i in range(stop - start):
+            for k in range(n_components):
+                out_logp[start + i, k] = logp[k, i]
     if out_labels.shape[0] > 0:
         for i in range(stop - start):
             best = 0
@@ -728,7 +733,7 @@ def _write_tile(start, stop, logp, lse, total, out_lse, out_labels, out_resp):
 
 
 @njit(**_PARALLEL)
-def _score_full(X, means, lower, log_norm, block_rows, tile, out_lse, out_labels, out_resp):
+def _score_full(X, means, lower, log_norm, block_rows, tile, out_logp, out_lse, out_labels, out_resp):
     n_samples = X.shape[0]
     n_components, d4 = means.shape
     n_blocks = (n_samples + block_rows - 1) // block_rows
@@ -745,13 +750,13 @@ def _score_full(X, means, lower, log_norm, block_rows, tile, out_lse, out_labels
             end = min(start + tile, stop)
             _load_tile(X, no_weights, start, end, xt, wt)
             _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp)
-            _write_tile(start, end, logp, lse, sq, out_lse, out_labels, out_resp)
+            _write_tile(start, end, logp, lse, sq, out_logp, out_lse, out_labels, out_resp)
 
 
 @njit(**_PARALLEL)
 def _score_tied(
     X, center, lower, lower_means, log_norm, block_rows, tile,
-    out_lse, out_labels, out_resp,
+    out_logp, out_lse, out_labels, out_resp,
 ):  # fmt: skip
     n_samples = X.shape[0]
     n_components, d4 = lower_means.shape
@@ -769,11 +774,11 @@ def _score_tied(
             end = min(start + tile, stop)
             _load_tile(X, no_weights, start, end, xt, wt)
             _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, logp)
-            _write_tile(start, end, logp, lse, total, out_lse, out_labels, out_resp)
+            _write_tile(start, end, logp, lse, total, out_logp, out_lse, out_labels, out_resp)
 
 
 @njit(**_PARALLEL)
-def _score_diag(X, means, prec_chol, log_norm, block_rows, tile, out_lse, out_labels, out_resp):
+def _score_diag(X, means, prec_chol, log_norm, block_rows, tile, out_logp, out_lse, out_labels, out_resp):
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     n_blocks = (n_samples + block_rows - 1) // block_rows
@@ -789,12 +794,12 @@ def _score_diag(X, means, prec_chol, log_norm, block_rows, tile, out_lse, out_la
             end = min(start + tile, stop)
             _load_tile(X, no_weights, start, end, xt, wt)
             _tile_log_prob_diag(xt, means, prec_chol, log_norm, logp)
-            _write_tile(start, end, logp, lse, total, out_lse, out_labels, out_resp)
+            _write_tile(start, end, logp, lse, total, out_logp, out_lse, out_labels, out_resp)
 
 
 @njit(**_PARALLEL)
 def _score_spherical(
-    X, means, prec_chol, log_norm, block_rows, tile, out_lse, out_labels, out_resp
+    X, means, prec_chol, log_norm, block_rows, tile, out_logp, out_lse, out_labels, out_resp
 ):
     n_samples, n_features = X.shape
     n_components = means.shape[0]
@@ -811,7 +816,7 @@ def _score_spherical(
             end = min(start + tile, stop)
             _load_tile(X, no_weights, start, end, xt, wt)
             _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp)
-            _write_tile(start, end, logp, lse, sq, out_lse, out_labels, out_resp)
+            _write_tile(start, end, logp, lse, sq, out_logp, out_lse, out_labels, out_resp)
 
 
 ACCUMULATE = {

@@ -176,14 +176,19 @@ class ArraySource:
         stats.n_samples = self.n_samples
         return stats
 
-    def score(self, params, covariance_type, *, lse=None, labels=None, resp=None):
-        """Fill the per-row outputs given (log p(x), labels, responsibilities)."""
+    def score(
+        self, params, covariance_type, *, log_prob=None, lse=None, labels=None, resp=None
+    ):
+        """Fill the per-row outputs given: joint log-probabilities (n, K),
+        log p(x) (n,), labels (n,), responsibilities (n, K)."""
         n_components = params.means.shape[0]
         _, args = kernel_parameters(params, covariance_type)
         dtype = self.X.dtype
-        lse = np.empty(0, dtype=dtype) if lse is None else lse
-        labels = np.empty(0, dtype=np.int64) if labels is None else labels
-        resp = np.empty((0, n_components), dtype=dtype) if resp is None else resp
+        empty_2d = np.empty((0, n_components), dtype=dtype)
         _kernels.SCORE[covariance_type](
-            self.X, *args, BLOCK_ROWS, TILE_ROWS, lse, labels, resp
-        )
+            self.X, *args, BLOCK_ROWS, TILE_ROWS,
+            empty_2d if log_prob is None else log_prob,
+            np.empty(0, dtype=dtype) if lse is None else lse,
+            np.empty(0, dtype=np.int64) if labels is None else labels,
+            empty_2d if resp is None else resp,
+        )  # fmt: skip

@@ -1,14 +1,320 @@
-"""Command line: ``fastgmm demo``."""
+"""The ``fastgmm`` command line (also ``python -m fastgmm``).
+
+    fastgmm fit DATA -k 16 -o model.npz     fit, with a progress line per EM iteration
+    fastgmm predict MODEL DATA -o labels.npy [--proba]
+    fastgmm score MODEL DATA
+    fastgmm select DATA -k 1:20 [--covariance-type all] [--plot bic.png]
+    fastgmm plot MODEL DATA -o ellipses.png [--features 0,1]
+    fastgmm demo                            fit a built-in synthetic data set
+    fastgmm make-data blobs.npy             write a synthetic data set
+    fastgmm info                            versions, threads, threading layer, cache
+
+DATA is ``.npy`` (opened as a memory map, read in place), ``.npz`` (its first
+array, or ``--key``) or ``.csv`` (numbers, an optional header line).  Errors
+are one line on stderr and a non-zero exit status.
+"""
 
 import argparse
+import math
+import os
 import sys
 import time
 
 import numpy as np
 
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
-def _demo(args):
-    from . import GaussianMixture, _kernels
+
+class CLIError(Exception):
+    """An error to report as one line."""
+
+
+# ------------------------------------------------------------------ data
+
+
+def load_data(path, key=None):
+    """A 2-D float array from .npy (memory-mapped), .npz or .csv."""
+    if not os.path.exists(path):
+        raise CLIError(f"{path}: no such file")
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        if ext == ".npy":
+            X = np.load(path, mmap_mode="r", allow_pickle=False)
+        elif ext == ".npz":
+            with np.load(path, allow_pickle=False) as archive:
+                if not archive.files:
+                    raise CLIError(f"{path}: the archive holds no array")
+                name = key or archive.files[0]
+                if name not in archive.files:
+                    raise CLIError(f"{path}: no array {name!r} (has {archive.files})")
+                X = archive[name]
+        elif ext in (".csv", ".txt"):
+            X = _load_csv(path)
+        else:
+            raise CLIError(f"{path}: unknown data format {ext!r} (use .npy, .npz or .csv)")
+    except CLIError:
+        raise
+    except Exception as exc:  # numpy's parse and format errors
+        raise CLIError(f"{path}: cannot read: {exc}") from None
+    if X.ndim != 2:
+        raise CLIError(
+            f"{path}: expected a 2-D array (n_samples, n_features), got shape {X.shape}"
+        )
+    if X.dtype not in (np.float32, np.float64):
+        if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+            raise CLIError(f"{path}: expected numbers, got dtype {X.dtype}")
+        X = X.astype(np.float64)
+    return X
+
+
+def _load_csv(path):
+    try:
+        return np.loadtxt(path, delimiter=",", ndmin=2)
+    except ValueError:
+        return np.loadtxt(path, delimiter=",", ndmin=2, skiprows=1)  # a header line
+
+
+def load_weights(path, n_samples):
+    if path is None:
+        return None
+    w = load_data(path) if not path.endswith(".npy") else np.load(path, allow_pickle=False)
+    w = np.asarray(w, dtype=np.float64).reshape(-1)
+    if w.shape[0] != n_samples:
+        raise CLIError(f"{path}: {w.shape[0]} weights for {n_samples} samples")
+    return w
+
+
+def parse_range(text):
+    """'1:20' -> 1..20, '3' -> [3], '2,4,8' -> [2, 4, 8]."""
+    try:
+        if ":" in text:
+            lo, hi = text.split(":")
+            values = list(range(int(lo), int(hi) + 1))
+        else:
+            values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise CLIError(f"-k: expected N, N:M or N,M,..., got {text!r}") from None
+    if not values or min(values) < 1:
+        raise CLIError(f"-k: component counts must be >= 1, got {text!r}")
+    return values
+
+
+# ------------------------------------------------------------------ progress
+
+
+class ProgressReporter:
+    """One line per EM iteration: rewritten in place on a terminal."""
+
+    def __init__(self, stream=None, n_init=1):
+        self.stream = stream or sys.stdout
+        self.tty = self.stream.isatty()
+        self.n_init = n_init
+
+    def init_begin(self, n_init):
+        self.init = n_init
+        self.tic = self.last = time.perf_counter()
+
+    def iteration_end(self, n_iter, diff_ll, lower_bound):
+        now = time.perf_counter()
+        line = (
+            f"init {self.init + 1}/{self.n_init}  iter {n_iter:4d}  "
+            f"lower bound {lower_bound: .6f}  change {diff_ll: .3e}  "
+            f"{now - self.last:.3f} s/iter"
+        )
+        self.last = now
+        if self.tty:
+            self.stream.write("\r" + line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def init_end(self, lower_bound, converged):
+        if self.tty:
+            self.stream.write("\n")
+        state = "converged" if converged else "did not converge"
+        self.stream.write(
+            f"init {self.init + 1}/{self.n_init} {state} in "
+            f"{time.perf_counter() - self.tic:.2f} s, lower bound {lower_bound:.6f}\n"
+        )
+        self.stream.flush()
+
+
+def _estimator_with_progress(**params):
+    from . import _estimator
+
+    class GaussianMixture(_estimator.GaussianMixture):  # its errors name the class
+        def _make_reporter(self):
+            return ProgressReporter(n_init=self.n_init)
+
+    return GaussianMixture(**params)
+
+
+def _plain(model):
+    """The same fitted model as a plain fastgmm.GaussianMixture."""
+    from ._estimator import GaussianMixture
+
+    plain = GaussianMixture(**model.get_params())
+    plain.__dict__.update(model.__dict__)
+    return plain
+
+
+def _fit_quietly(X, sample_weight, **params):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from ._estimator import GaussianMixture
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model = GaussianMixture(**params).fit(X, sample_weight=sample_weight)
+    return model, any(issubclass(w.category, ConvergenceWarning) for w in caught)
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_fit(args):
+    import warnings
+
+    X = load_data(args.data, args.key)
+    w = load_weights(args.weights, X.shape[0])
+    print(f"fitting {args.n_components} {args.covariance_type} components to "
+          f"{X.shape[0]:,} x {X.shape[1]} {X.dtype.name} ({args.data})")
+    model = _estimator_with_progress(
+        n_components=args.n_components, covariance_type=args.covariance_type,
+        max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar,
+        init_params=args.init, n_init=args.n_init, random_state=args.seed,
+        n_threads=args.threads,
+    )  # fmt: skip
+    tic = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the summary says whether it converged
+        model.fit(X, sample_weight=w)
+    elapsed = time.perf_counter() - tic
+    model = _plain(model)
+    bic = model.bic(X) if w is None else _weighted_bic(model, X, w)
+    print(
+        f"\n{'converged' if model.converged_ else 'did NOT converge'} after "
+        f"{model.n_iter_} iterations (best of {args.n_init} init), {elapsed:.2f} s "
+        f"(init {model.init_time_:.2f} s, {np.median(model.iter_times_):.3f} s/iter)\n"
+        f"lower bound {model.lower_bound_:.6f} per sample, BIC {bic:.2f}"
+    )
+    if args.output:
+        model.save(args.output)
+        print(f"model saved to {args.output}")
+    return 0
+
+
+def _weighted_bic(model, X, w):
+    n = w.sum()
+    return -2 * model.score(X, sample_weight=w) * n + model._n_parameters() * math.log(n)
+
+
+def _load_model(path):
+    from ._persistence import load
+
+    if not os.path.exists(path):
+        raise CLIError(f"{path}: no such file")
+    return load(path)
+
+
+def cmd_predict(args):
+    model = _load_model(args.model)
+    X = load_data(args.data, args.key)
+    out = model.predict_proba(X) if args.proba else model.predict(X)
+    np.save(args.output, out)
+    what = "responsibilities" if args.proba else "labels"
+    print(f"{what} of {X.shape[0]:,} samples, shape {out.shape}, saved to {args.output}")
+    return 0
+
+
+def cmd_score(args):
+    model = _load_model(args.model)
+    X = load_data(args.data, args.key)
+    w = load_weights(args.weights, X.shape[0])
+    print(f"mean log-likelihood {model.score(X, sample_weight=w):.6f} over "
+          f"{X.shape[0]:,} samples")
+    if w is None:
+        print(f"BIC {model.bic(X):.2f}  AIC {model.aic(X):.2f}")
+    return 0
+
+
+def cmd_select(args):
+    X = load_data(args.data, args.key)
+    w = load_weights(args.weights, X.shape[0])
+    ks = parse_range(args.k)
+    types = COVARIANCE_TYPES if args.covariance_type == "all" else [
+        t.strip() for t in args.covariance_type.split(",")
+    ]
+    for t in types:
+        if t not in COVARIANCE_TYPES:
+            raise CLIError(f"--covariance-type: unknown {t!r} (use {COVARIANCE_TYPES} or all)")
+    if args.plot:
+        from .plotting import _pyplot
+
+        try:
+            _pyplot()
+        except ImportError as exc:
+            raise CLIError(f"--plot: {exc}") from None
+    if max(ks) > X.shape[0]:
+        raise CLIError(f"-k: {max(ks)} components for {X.shape[0]} samples")
+
+    print(f"{'type':<10} {'k':>4} {'BIC':>16} {'AIC':>16} {'log-lik/sample':>15} "
+          f"{'iters':>6} {'time s':>7}")
+    rows = []
+    for t in types:
+        for k in ks:
+            tic = time.perf_counter()
+            model, warned = _fit_quietly(
+                X, w, n_components=k, covariance_type=t, max_iter=args.max_iter,
+                tol=args.tol, random_state=args.seed, n_init=args.n_init,
+                n_threads=args.threads,
+            )  # fmt: skip
+            ll = model.score(X, sample_weight=w)
+            n = X.shape[0] if w is None else w.sum()
+            p = model._n_parameters()
+            row = dict(covariance_type=t, n_components=k, bic=-2 * ll * n + p * math.log(n),
+                       aic=-2 * ll * n + 2 * p, log_likelihood=ll, n_iter=model.n_iter_,
+                       time=time.perf_counter() - tic, warned=warned)
+            rows.append(row)
+            print(f"{t:<10} {k:>4} {row['bic']:>16.2f} {row['aic']:>16.2f} {ll:>15.6f} "
+                  f"{model.n_iter_:>5}{'*' if warned else ' '} {row['time']:>7.2f}", flush=True)
+    best = min(rows, key=lambda r: r[args.criterion])
+    print(f"best by {args.criterion.upper()}: {best['n_components']} components, "
+          f"covariance_type={best['covariance_type']!r}")
+    if any(r["warned"] for r in rows):
+        print("(* did not converge within --max-iter)")
+    if args.plot:
+        from .plotting import plot_selection
+
+        plot_selection(rows, args.plot, title=f"Model selection on {os.path.basename(args.data)}")
+        print(f"plot saved to {args.plot}")
+    return 0
+
+
+def cmd_plot(args):
+    from .plotting import plot_ellipses
+
+    model = _load_model(args.model)
+    X = load_data(args.data, args.key)
+    try:
+        features = tuple(int(v) for v in args.features.split(","))
+    except ValueError:
+        raise CLIError(f"--features: expected two column numbers like 0,1, got "
+                       f"{args.features!r}") from None
+    if len(features) != 2:
+        raise CLIError(f"--features: expected two column numbers, got {args.features!r}")
+    try:
+        plot_ellipses(model, X, args.output, features=features, max_points=args.max_points)
+    except ImportError as exc:
+        raise CLIError(str(exc)) from None
+    print(f"plot saved to {args.output}")
+    return 0
+
+
+def cmd_demo(args):
+    from . import _kernels
     from .datasets import make_gaussian_mixture
 
     dtype = np.float32 if args.float32 else np.float64
@@ -23,22 +329,20 @@ def _demo(args):
         random_state=args.seed,
     )  # fmt: skip
     print(f"data generated in {time.perf_counter() - tic:.2f} s ({X.nbytes / 2**20:.0f} MiB)")
-
-    gm = GaussianMixture(
-        args.n_components, covariance_type=args.covariance_type, max_iter=args.max_iter,
-        tol=args.tol, random_state=args.seed, n_threads=args.threads,
-        verbose=2, verbose_interval=1,
+    model = _estimator_with_progress(
+        n_components=args.n_components, covariance_type=args.covariance_type,
+        max_iter=args.max_iter, tol=args.tol, random_state=args.seed,
+        n_threads=args.threads,
     )  # fmt: skip
     tic = time.perf_counter()
-    gm.fit(X)
+    model.fit(X)
     total = time.perf_counter() - tic
-    per_iter = np.median(gm.iter_times_)
-    agree = _label_agreement(gm.predict(X), labels, args.n_components)
+    agree = _label_agreement(model.predict(X), labels, args.n_components)
     print()
-    print(f"converged:               {gm.converged_} after {gm.n_iter_} iterations")
-    print(f"final log-likelihood:    {gm.lower_bound_:.6f} per point")
-    print(f"time per EM iteration:   {per_iter:.3f} s (median)")
-    print(f"initialisation:          {gm.init_time_:.2f} s")
+    print(f"converged:               {model.converged_} after {model.n_iter_} iterations")
+    print(f"final log-likelihood:    {model.lower_bound_:.6f} per point")
+    print(f"time per EM iteration:   {np.median(model.iter_times_):.3f} s (median)")
+    print(f"initialisation:          {model.init_time_:.2f} s")
     print(f"whole fit:               {total:.2f} s")
     print(f"labels matching truth:   {agree:.1%} (best one-to-one matching)")
     return 0
@@ -53,30 +357,162 @@ def _label_agreement(pred, truth, n_components):
     return counts[rows, cols].sum() / len(truth)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="fastgmm", description="Gaussian mixtures by EM, fast and lean."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="fit a built-in synthetic data set and show progress")
-    demo.add_argument("--n-samples", type=int, default=1_000_000)
-    demo.add_argument("--n-features", type=int, default=8)
-    demo.add_argument("-k", "--n-components", type=int, default=8)
-    demo.add_argument("--covariance-type", default="full",
-                      choices=["full", "tied", "diag", "spherical"])
-    demo.add_argument("--max-iter", type=int, default=100)
-    demo.add_argument("--tol", type=float, default=1e-3)
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--threads", type=int, default=None)
-    demo.add_argument("--float32", action="store_true", help="fit float32 data")
-    demo.set_defaults(func=_demo)
+def cmd_make_data(args):
+    from .datasets import make_gaussian_mixture
 
+    X, labels, _ = make_gaussian_mixture(
+        args.n_samples, args.n_features, args.n_components, separation=args.separation,
+        dtype=np.float32 if args.float32 else np.float64, random_state=args.seed,
+    )  # fmt: skip
+    np.save(args.output, X)
+    print(f"{X.shape[0]:,} x {X.shape[1]} {X.dtype.name} rows from {args.n_components} "
+          f"Gaussians saved to {args.output}")
+    if args.labels:
+        np.save(args.labels, labels)
+        print(f"true labels saved to {args.labels}")
+    return 0
+
+
+def cmd_info(args):
+    import platform
+
+    import numba
+    import scipy
+    import sklearn
+
+    from . import __version__, _config, _kernels
+
+    layer = _kernels.threading_layer()
+    if layer is None:  # chosen at the first parallel launch: launch one
+        from .functional import score_samples
+
+        score_samples(np.zeros((2, 1)), [1.0], [[0.0]], [1.0], "spherical")
+        layer = _kernels.threading_layer()
+    cache_dir = numba.config.CACHE_DIR or os.path.join(os.path.dirname(__file__), "__pycache__")
+    print(f"fastgmm        {__version__}")
+    print(f"python         {platform.python_version()} ({sys.executable})")
+    print(f"numpy          {np.__version__}")
+    print(f"numba          {numba.__version__}")
+    print(f"scipy          {scipy.__version__}")
+    print(f"scikit-learn   {sklearn.__version__}")
+    print(f"cpus           {os.cpu_count()}")
+    print(f"threads        {_kernels.max_threads()} (numba)")
+    print(f"threading layer {layer}")
+    print(f"kernel cache   {'on' if _config.NUMBA_CACHE else 'off (FASTGMM_NUMBA_CACHE=0)'}: "
+          f"{cache_dir}")
+    return 0
+
+
+# ------------------------------------------------------------------ parser
+
+
+def _add_data(p):
+    p.add_argument("data", help="data file: .npy, .npz or .csv")
+    p.add_argument("--key", help="array name inside a .npz")
+
+
+def _add_fit_options(p):
+    p.add_argument("--max-iter", type=int, default=100)
+    p.add_argument("--tol", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0, help="random_state")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--n-init", type=int, default=1)
+    p.add_argument("--weights", help="sample weights (.npy, .csv), one per row")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="fastgmm", description="Gaussian mixtures by EM, fast and lean.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("fit", help="fit a model to a data file")
+    _add_data(p)
+    p.add_argument("-k", "--n-components", dest="n_components", type=int, required=True,
+                   help="number of components")
+    _add_fit_options(p)
+    p.add_argument("--covariance-type", default="full", choices=COVARIANCE_TYPES)
+    p.add_argument("--reg-covar", type=float, default=1e-6)
+    p.add_argument("--init", default="kmeans",
+                   choices=["kmeans", "k-means++", "random", "random_from_data"])
+    p.add_argument("-o", "--output", help="where to save the model (.npz)")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("predict", help="labels (or responsibilities) of a data file")
+    p.add_argument("model")
+    _add_data(p)
+    p.add_argument("-o", "--output", required=True, help="output .npy")
+    p.add_argument("--proba", action="store_true", help="responsibilities, not labels")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("score", help="mean log-likelihood of a data file")
+    p.add_argument("model")
+    _add_data(p)
+    p.add_argument("--weights", help="sample weights, one per row")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("select", help="fit a range of models; BIC/AIC table and plot")
+    _add_data(p)
+    p.add_argument("-k", "--n-components", dest="k", required=True,
+                   help="component counts: N:M, N or N,M,...")
+    _add_fit_options(p)
+    p.add_argument("--covariance-type", default="full",
+                   help="full, tied, diag, spherical, a comma list, or all")
+    p.add_argument("--criterion", default="bic", choices=["bic", "aic"])
+    p.add_argument("--plot", help="write the BIC/AIC curves to this PNG")
+    p.set_defaults(func=cmd_select)
+
+    p = sub.add_parser("plot", help="data and covariance ellipses of a model, to PNG")
+    p.add_argument("model")
+    _add_data(p)
+    p.add_argument("-o", "--output", required=True, help="output .png")
+    p.add_argument("--features", default="0,1", help="the two columns to draw")
+    p.add_argument("--max-points", type=int, default=20_000)
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("demo", help="fit a built-in synthetic data set, with progress")
+    p.add_argument("--n-samples", type=int, default=1_000_000)
+    p.add_argument("--n-features", type=int, default=8)
+    p.add_argument("-k", "--n-components", type=int, default=8)
+    p.add_argument("--covariance-type", default="full", choices=COVARIANCE_TYPES)
+    p.add_argument("--max-iter", type=int, default=100)
+    p.add_argument("--tol", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--float32", action="store_true", help="fit float32 data")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("make-data", help="write a synthetic Gaussian-mixture data set (.npy)")
+    p.add_argument("output", help="output .npy")
+    p.add_argument("--n-samples", type=int, default=100_000)
+    p.add_argument("--n-features", type=int, default=2)
+    p.add_argument("-k", "--n-components", type=int, default=5)
+    p.add_argument("--separation", type=float, default=8.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--float32", action="store_true")
+    p.add_argument("--labels", help="also save the true labels to this .npy")
+    p.set_defaults(func=cmd_make_data)
+
+    p = sub.add_parser("info", help="versions, threads, threading layer, kernel cache")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError, OSError) as exc:
+    except CLIError as exc:
         print(f"fastgmm: error: {exc}", file=sys.stderr)
-        return 2
+    except (ValueError, TypeError, ImportError, OSError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"fastgmm: error: {message}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("fastgmm: interrupted", file=sys.stderr)
+        return 130
+    return 1
 
 
 if __name__ == "__main__":

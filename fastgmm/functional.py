@@ -1,0 +1,139 @@
+"""Functional layer: the estimator's kernels for code that manages its own parameters.
+
+For libraries that keep Gaussian-mixture parameters themselves (HMM
+emissions, Fisher-vector encoders, streaming systems): log-probabilities and
+responsibilities for given parameters, the sufficient statistics of a batch
+(mergeable with ``+``, with sample weights), and the M-step from statistics to
+parameters.  These are the very functions :class:`fastgmm.GaussianMixture`
+runs.
+
+Shapes follow scikit-learn.  ``precisions_cholesky`` is sklearn's
+``precisions_cholesky_``: (n_components, d, d) upper triangular for 'full',
+(d, d) for 'tied', (n_components, d) for 'diag', (n_components,) for
+'spherical'.  ``X`` is float32 or float64 of shape (n_samples, n_features),
+C-contiguous (other input is converted); per-row outputs have X's dtype,
+statistics and parameters are float64.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastgmm import functional as F
+>>> X = np.random.default_rng(0).normal(size=(1000, 2))
+>>> params = dict(weights=np.array([0.5, 0.5]), means=np.array([[-1., 0.], [1., 0.]]),
+...               precisions_cholesky=np.ones((2, 2)), covariance_type="diag")
+>>> F.log_prob(X, **params).shape
+(1000, 2)
+>>> stats = F.sufficient_statistics(X[:500], **params) + F.sufficient_statistics(
+...     X[500:], **params)
+>>> weights, means, covariances, precisions_cholesky = F.m_step(stats)
+>>> bool(np.isclose(weights.sum(), 1.0))
+True
+"""
+
+import numpy as np
+
+from . import _kernels
+from ._mstep import (
+    GaussianParameters,
+    compute_precision_cholesky,
+    estimate_parameters,
+)
+from ._sources import ArraySource
+from ._stats import COVARIANCE_TYPES, SufficientStatistics
+
+__all__ = [
+    "log_prob",
+    "score_samples",
+    "responsibilities",
+    "sufficient_statistics",
+    "m_step",
+    "SufficientStatistics",
+]
+
+
+def _prepare(X, weights, means, precisions_cholesky, covariance_type):
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(
+            f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}."
+        )
+    X = np.asarray(X)
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    X = np.ascontiguousarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}.")
+    means = np.asarray(means, dtype=np.float64)
+    if means.ndim != 2 or means.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"means must have shape (n_components, {X.shape[1]}), got {means.shape}."
+        )
+    params = GaussianParameters(
+        np.asarray(weights, dtype=np.float64), means, None,
+        np.asarray(precisions_cholesky, dtype=np.float64),
+    )  # fmt: skip
+    return X, params
+
+
+def _score(X, weights, means, precisions_cholesky, covariance_type, n_threads, **outputs):
+    X, params = _prepare(X, weights, means, precisions_cholesky, covariance_type)
+    n_samples, n_components = X.shape[0], params.means.shape[0]
+    shapes = {"log_prob": (n_samples, n_components), "lse": (n_samples,),
+              "resp": (n_samples, n_components)}
+    out = {name: np.empty(shapes[name], dtype=X.dtype) for name in outputs}
+    with _kernels.threads(n_threads):
+        ArraySource(X).score(params, covariance_type, **out)
+    return out
+
+
+def log_prob(X, weights, means, precisions_cholesky, covariance_type="full", *,
+             n_threads=None):
+    """``log pi_k + log N(x | mu_k, Sigma_k)``, of shape (n_samples, n_components)."""
+    return _score(X, weights, means, precisions_cholesky, covariance_type, n_threads,
+                  log_prob=True)["log_prob"]
+
+
+def score_samples(X, weights, means, precisions_cholesky, covariance_type="full", *,
+                  n_threads=None):
+    """``log p(x)`` of each row, of shape (n_samples,)."""
+    return _score(X, weights, means, precisions_cholesky, covariance_type, n_threads,
+                  lse=True)["lse"]
+
+
+def responsibilities(X, weights, means, precisions_cholesky, covariance_type="full", *,
+                     n_threads=None):
+    """Posterior probabilities ``p(k | x)``, of shape (n_samples, n_components)."""
+    return _score(X, weights, means, precisions_cholesky, covariance_type, n_threads,
+                  resp=True)["resp"]
+
+
+def sufficient_statistics(X, weights, means, precisions_cholesky, covariance_type="full",
+                          *, sample_weight=None, n_threads=None):
+    """E-step statistics of a batch: a :class:`SufficientStatistics`.
+
+    One pass over X.  The statistics are shifted by the given means (the
+    tied ones by the mixture's mean), so batches scored with the same
+    parameters add up with ``+``; ``stats.log_likelihood / stats.sum_weight``
+    is the batch's mean log-likelihood.
+    """
+    X, params = _prepare(X, weights, means, precisions_cholesky, covariance_type)
+    if sample_weight is not None:
+        sample_weight = np.ascontiguousarray(sample_weight, dtype=np.float64)
+        if sample_weight.shape != (X.shape[0],):
+            raise ValueError(
+                f"sample_weight.shape == {sample_weight.shape}, expected {(X.shape[0],)}!"
+            )
+    with _kernels.threads(n_threads):
+        return ArraySource(X, sample_weight).accumulate(params, covariance_type)
+
+
+def m_step(stats, reg_covar=1e-6, *, eps=np.finfo(np.float64).eps):
+    """Parameters from statistics: scikit-learn's M-step.
+
+    Returns ``(weights, means, covariances, precisions_cholesky)`` in float64.
+    ``eps`` is the guard added (times 10) to each component's weight; pass
+    ``np.finfo(np.float32).eps`` to mirror scikit-learn on float32 data.
+    Raises ValueError when a covariance is not positive definite.
+    """
+    weights, means, covariances = estimate_parameters(stats, reg_covar, eps)
+    precisions_cholesky = compute_precision_cholesky(covariances, stats.covariance_type)
+    return weights, means, covariances, precisions_cholesky

@@ -1,0 +1,89 @@
+"""The functional layer against the estimator and the reference."""
+
+import doctest
+import warnings
+
+import numpy as np
+import pytest
+from conftest import COVARIANCE_TYPES, make_mixture
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+
+import fastgmm.functional as F
+import reference
+from fastgmm import GaussianMixture
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, _ = make_mixture(1000, 3, 3, seed=0)
+    models = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for ct in COVARIANCE_TYPES:
+            models[ct] = GaussianMixture(3, covariance_type=ct, random_state=0,
+                                         max_iter=3).fit(X)
+    return X, models
+
+
+def params_of(gm):
+    return dict(weights=gm.weights_, means=gm.means_,
+                precisions_cholesky=gm.precisions_cholesky_,
+                covariance_type=gm.covariance_type)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_scores_match_estimator_and_reference(fitted, covariance_type):
+    X, models = fitted
+    gm = models[covariance_type]
+    p = params_of(gm)
+    lp = F.log_prob(X, **p)
+    assert lp.shape == (len(X), 3) and lp.dtype == X.dtype
+    assert_allclose(lp, reference.weighted_log_prob(X, gm.weights_, gm.means_,
+                                                    gm.covariances_, covariance_type),
+                    rtol=1e-10)
+    assert_array_equal(F.score_samples(X, **p), gm.score_samples(X))
+    assert_array_equal(F.responsibilities(X, **p), gm.predict_proba(X))
+    assert_array_equal(lp.argmax(axis=1), gm.predict(X))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_statistics_and_m_step_are_one_em_iteration(fitted, covariance_type):
+    X, models = fitted
+    gm = models[covariance_type]
+    w = np.random.default_rng(1).uniform(0, 2, len(X))
+    stats = F.sufficient_statistics(X[:400], **params_of(gm), sample_weight=w[:400]) + \
+        F.sufficient_statistics(X[400:], **params_of(gm), sample_weight=w[400:])
+    weights, means, covariances, prec_chol = F.m_step(stats, reg_covar=1e-6)
+
+    ll, (r_weights, r_means, r_covariances) = reference.em_step(
+        X, w, gm.weights_, gm.means_, gm.covariances_, covariance_type, 1e-6)
+    assert_allclose(stats.log_likelihood / stats.sum_weight, ll, rtol=1e-11)
+    assert_allclose(weights, r_weights, rtol=1e-10)
+    assert_allclose(means, r_means, rtol=1e-10)
+    assert_allclose(covariances, r_covariances, rtol=1e-9, atol=1e-12)
+
+    # one more estimator iteration from the same parameters gives the same
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        one = GaussianMixture(3, covariance_type=covariance_type, max_iter=1,
+                              weights_init=gm.weights_, means_init=gm.means_,
+                              precisions_init=gm.precisions_).fit(X, sample_weight=w)
+    assert_allclose(one.means_, means, rtol=1e-10)
+    assert_allclose(one.covariances_, covariances, rtol=1e-9)
+
+
+def test_bad_arguments():
+    X = np.zeros((5, 2))
+    with pytest.raises(ValueError, match="covariance_type"):
+        F.log_prob(X, [1.0], [[0, 0]], [1.0], covariance_type="banana")
+    with pytest.raises(ValueError, match="means must have shape"):
+        F.log_prob(X, [1.0], [[0, 0, 0]], [1.0], covariance_type="spherical")
+    with pytest.raises(ValueError, match="sample_weight.shape"):
+        F.sufficient_statistics(X, [1.0], [[0, 0]], [1.0], "spherical",
+                                sample_weight=np.ones(3))
+
+
+def test_doctest():
+    result = doctest.testmod(F)
+    assert result.attempted > 0 and result.failed == 0
