@@ -240,7 +240,7 @@ default='kmeans'
             warm = (self._fitted_parameters(), self.lower_bound_)
 
         source = ArraySource(X, sample_weight)
-        with _kernels.threads(self.n_threads):
+        with _kernels.threads(self.n_threads, limit_blas=True):
             result = fit_mixture(
                 source, X, sample_weight, settings,
                 check_random_state(self.random_state),
