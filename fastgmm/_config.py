@@ -31,6 +31,16 @@ TILE_ROWS = 256
 #: are large (see ``PARTIALS_BUDGET_BYTES``), never because of the threads.
 MAX_WAVE_BLOCKS = 64
 
+#: Rows read per chunk, by default about this many bytes of input (a whole
+#: number of waves).  In-memory arrays are read in place (a chunk is a view);
+#: memory maps and array-likes (h5py, zarr) hold one chunk in memory at a time.
+CHUNK_BYTES = 32 * 2**20
+
+#: Rows up to which every initialisation is exactly scikit-learn's; beyond,
+#: the k-means steps run on a random sample of this many rows
+#: (see fastgmm._initialization).
+INIT_SAMPLE_ROWS = 2**17
+
 #: Memory allowed for the partial statistics of one wave.
 PARTIALS_BUDGET_BYTES = 8 * 2**20
 

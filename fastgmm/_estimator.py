@@ -10,13 +10,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _kernels
-from ._em import EMSettings, VerboseReporter, fit_mixture
+from ._em import EMSettings, VerboseReporter, fit_mixture, initialize, m_step
 from ._mstep import (
     GaussianParameters,
     n_parameters,
     precisions_from_cholesky,
 )
-from ._sources import ArraySource
+from ._sources import ArraySource, is_row_blocked
 from ._validation import (
     PARAMETER_CONSTRAINTS,
     check_means,
@@ -94,6 +94,21 @@ default='kmeans'
         Threads for the kernels (None: all that Numba may use).  The result
         does not depend on it, bit for bit.  Keyword-only.
 
+    chunk_size : int or None, default=None
+        Rows read at a time (None: about 32 MiB of input, a whole number of
+        the kernels' waves).  In-memory arrays are read in place whatever it
+        is; memory maps and array-likes (h5py, zarr) hold one chunk in memory.
+        Results depend on it only through float64 rounding.  Keyword-only.
+
+    learning_decay : float in (0.5, 1], default=0.7
+        kappa in the step size ``rho_t = (t + learning_offset) ** -kappa`` of
+        :meth:`partial_fit`: larger forgets the past faster at first and
+        averages more later.  Keyword-only.
+
+    learning_offset : float >= 0, default=10.0
+        t0 in that step size: larger damps the first batches' steps.
+        Keyword-only.
+
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
@@ -149,6 +164,9 @@ default='kmeans'
         verbose=0,
         verbose_interval=10,
         n_threads=None,
+        chunk_size=None,
+        learning_decay=0.7,
+        learning_offset=10.0,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -165,6 +183,9 @@ default='kmeans'
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_threads = n_threads
+        self.chunk_size = chunk_size
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # ------------------------------------------------------------------ fit
 
@@ -212,20 +233,59 @@ default='kmeans'
         -------
         labels : ndarray of shape (n_samples,)
         """
-        X, source = self._fit(X, sample_weight)
+        source = self._fit(X, sample_weight)
         # One more E-step under the stored parameters, so that the labels are
         # those of fit(X).predict(X) whatever max_iter and tol.
-        labels = np.empty(X.shape[0], dtype=np.int64)
+        labels = np.empty(source.n_samples, dtype=np.int64)
         with _kernels.threads(self.n_threads):
             source.score(self._fitted_parameters(), self.covariance_type, labels=labels)
         return labels
 
-    def _fit(self, X, sample_weight):
-        """Validate, run EM, set the fitted attributes; returns (X, source)."""
-        X = validate_data(
-            self, X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=2
-        )
+    def _source(self, X, *, reset, sample_weight=None, ensure_min_samples=1):
+        """Validate X and wrap it in the source the kernels read.
+
+        In-memory data goes through scikit-learn's validation (its errors),
+        read in place when it is C-contiguous float32/float64.  Memory maps
+        and row-sliceable array-likes (h5py, zarr) are never loaded whole:
+        shape and dtype are checked here, values chunk by chunk on the first
+        pass.
+        """
+        if not is_row_blocked(X):
+            X = validate_data(
+                self, X, reset=reset, dtype=[np.float64, np.float32], order="C",
+                ensure_min_samples=ensure_min_samples,
+            )  # fmt: skip
+            return ArraySource(X, sample_weight, chunk_rows=self.chunk_size)
         n_samples, n_features = X.shape
+        dtype = np.dtype(X.dtype)
+        if dtype.kind not in "fiub":
+            raise ValueError(f"X of dtype {dtype} is not supported: expected numbers.")
+        if n_samples < ensure_min_samples:
+            raise ValueError(
+                f"Found array with {n_samples} sample(s) (shape={X.shape}) while a "
+                f"minimum of {ensure_min_samples} is required by {type(self).__name__}."
+            )
+        if n_features < 1:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+                f"is required by {type(self).__name__}."
+            )
+        if reset:
+            self.n_features_in_ = n_features
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {n_features} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return ArraySource(X, sample_weight, chunk_rows=self.chunk_size, checked=False)
+
+    def _fit(self, X, sample_weight):
+        """Validate, run EM, set the fitted attributes; returns the source."""
+        source = self._source(X, reset=True, ensure_min_samples=2)
+        self._stream = None  # partial_fit after fit starts a new stream
+        n_samples, n_features = source.n_samples, source.n_features
         if n_samples < self.n_components:
             raise ValueError(
                 "Expected n_samples >= n_components "
@@ -233,16 +293,18 @@ default='kmeans'
                 f"n_samples = {n_samples}"
             )
         sample_weight = check_sample_weight(sample_weight, n_samples)
-        settings = self._settings(X)
+        if sample_weight is not None:
+            source = ArraySource(source.X, sample_weight, chunk_rows=self.chunk_size,
+                                 checked=source.checked)
+        settings = self._settings(n_features, source.dtype)
 
         warm = None
         if self.warm_start and hasattr(self, "converged_"):
             warm = (self._fitted_parameters(), self.lower_bound_)
 
-        source = ArraySource(X, sample_weight)
         with _kernels.threads(self.n_threads, limit_blas=True):
             result = fit_mixture(
-                source, X, sample_weight, settings,
+                source, sample_weight, settings,
                 check_random_state(self.random_state),
                 self._make_reporter(),
                 warm=warm,
@@ -255,7 +317,7 @@ default='kmeans'
                     "tol, or check for degenerate data.",
                     ConvergenceWarning,
                 )
-            self._set_parameters(result.params, X.dtype)
+            self._set_parameters(result.params, source.dtype)
             self.converged_ = result.converged
             self.n_iter_ = result.n_iter
             self.lower_bound_ = result.lower_bound
@@ -263,14 +325,94 @@ default='kmeans'
             self.init_time_ = result.init_time
             self.iter_times_ = result.iter_times
             self.best_init_ = result.best_init
-        return X, source
+        return source
 
     def _make_reporter(self):
         """What the EM loop reports progress to (sklearn's verbose output)."""
         return VerboseReporter(self.verbose, self.verbose_interval)
 
-    def _settings(self, X):
-        n_features = X.shape[1]
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the model from one batch by stepwise (online) EM.
+
+        The first call initialises the model from its batch (``init_params``,
+        or the ``*_init`` given) and takes one EM step on it.  Each later call
+        computes the batch's sufficient statistics under the current
+        parameters, per unit of weight, blends them into the running ones,
+        ``S <- (1 - rho_t) S + rho_t S_batch`` with the step size
+        ``rho_t = (t + learning_offset) ** -learning_decay``, and runs the
+        M-step on the blend.  Memory is that of one batch, whatever the length
+        of the stream.
+
+        Convergence caveat: stepwise EM converges to a stationary point of the
+        likelihood only when the batches are drawn from the same distribution
+        (shuffle a sorted stream) and the step sizes shrink (``0.5 <
+        learning_decay <= 1``); its solution is close to, not equal to, that
+        of ``fit`` on all the data, and a stream whose distribution drifts is
+        tracked with a lag set by the step size.  After ``fit``, the next
+        ``partial_fit`` starts a new stream from the fitted parameters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One batch (a memory map or array-like is read in chunks too).
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        kappa, tau = float(self.learning_decay), float(self.learning_offset)
+        if not 0.5 < kappa <= 1.0:
+            raise ValueError(
+                f"learning_decay must be in (0.5, 1] for stepwise EM to converge, "
+                f"got {self.learning_decay!r}."
+            )
+        first = not hasattr(self, "converged_")
+        source = self._source(X, reset=first, ensure_min_samples=1 if not first else 2)
+        n_samples, n_features = source.n_samples, source.n_features
+        if first and n_samples < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components "
+                f"but got n_components = {self.n_components}, "
+                f"n_samples = {n_samples}"
+            )
+        sample_weight = check_sample_weight(sample_weight, n_samples)
+        if sample_weight is not None:
+            source = ArraySource(source.X, sample_weight, chunk_rows=self.chunk_size,
+                                 checked=source.checked)
+        settings = self._settings(n_features, source.dtype)
+        state = getattr(self, "_stream", None)
+
+        with _kernels.threads(self.n_threads, limit_blas=True):
+            if first:
+                random_state = check_random_state(self.random_state)
+                params = initialize(source, sample_weight, settings, random_state)
+            else:
+                params = self._fitted_parameters()
+            stats = source.accumulate(params, self.covariance_type)
+            batch = stats.scaled(1.0 / stats.sum_weight)
+            if state is None:
+                step, running = 1, batch
+            else:
+                step = state["step"] + 1
+                rho = (step + tau) ** -kappa
+                running = state["stats"].rebased(batch.shifts).scaled(1.0 - rho) + \
+                    batch.scaled(rho)
+            new = m_step(running, settings)
+
+        self._stream = {"step": step, "stats": running}
+        self._set_parameters(new, source.dtype)
+        self.converged_ = False  # a stream has no convergence test
+        self.n_iter_ = step
+        self.lower_bound_ = stats.log_likelihood / stats.sum_weight
+        self.lower_bounds_ = list(getattr(self, "lower_bounds_", []))[: step - 1] + [
+            self.lower_bound_
+        ]
+        return self
+
+    def _settings(self, n_features, dtype):
         return EMSettings(
             n_components=self.n_components,
             covariance_type=self.covariance_type,
@@ -291,8 +433,8 @@ default='kmeans'
                 self.precisions_init, self.covariance_type, self.n_components,
                 n_features,
             ),  # fmt: skip
-            eps=float(np.finfo(X.dtype).eps),
-            float32_input=X.dtype == np.float32,
+            eps=float(np.finfo(dtype).eps),
+            float32_input=dtype == np.float32,
         )
 
     def _set_parameters(self, params, dtype):
@@ -319,17 +461,17 @@ default='kmeans'
 
     def _score(self, X, *, lse=False, labels=False, resp=False):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], order="C")
-        n_samples = X.shape[0]
+        source = self._source(X, reset=False)
+        n_samples, dtype = source.n_samples, source.dtype
         out = {}
         if lse:
-            out["lse"] = np.empty(n_samples, dtype=X.dtype)
+            out["lse"] = np.empty(n_samples, dtype=dtype)
         if labels:
             out["labels"] = np.empty(n_samples, dtype=np.int64)
         if resp:
-            out["resp"] = np.empty((n_samples, self.n_components), dtype=X.dtype)
+            out["resp"] = np.empty((n_samples, self.n_components), dtype=dtype)
         with _kernels.threads(self.n_threads):
-            ArraySource(X).score(self._fitted_parameters(), self.covariance_type, **out)
+            source.score(self._fitted_parameters(), self.covariance_type, **out)
         return out
 
     def score_samples(self, X):

@@ -1,18 +1,27 @@
-"""Initial responsibilities, drawn exactly as scikit-learn draws them.
+"""Initial responsibilities, drawn as scikit-learn draws them.
 
 scikit-learn materialises an ``n_samples x n_components`` responsibility
 matrix here.  We draw the same random numbers (the same calls on the same
-``RandomState``, so a given ``random_state`` gives sklearn's start) but hand
-them to the source a chunk of rows at a time, which turns them into
-sufficient statistics.
+``RandomState``) but hand them to the source a chunk of rows at a time, which
+turns them into sufficient statistics.
+
+Up to ``INIT_SAMPLE_ROWS`` rows, every ``init_params`` is exactly
+scikit-learn's, so a given ``random_state`` gives its start.  Beyond, the
+k-means steps (``kmeans``, ``k-means++``) run on a random sample of that many
+rows and every row then goes to its nearest centre, in the same chunked pass
+that accumulates the statistics; ``random_from_data`` draws its rows without
+a permutation of all of them.  Memory stays O(sample), whatever n_samples,
+and the initialisation no longer dominates a large fit.
 """
 
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 
+from ._config import INIT_SAMPLE_ROWS
+
 
 def _one_hot_labels(labels, n_components):
-    def resp_for(start, stop):
+    def resp_for(start, stop, rows):
         resp = np.zeros((stop - start, n_components))
         resp[np.arange(stop - start), labels[start:stop]] = 1.0
         return resp
@@ -25,7 +34,7 @@ def _one_hot_indices(indices, n_components):
     indices = np.asarray(indices)
     components = np.arange(n_components)
 
-    def resp_for(start, stop):
+    def resp_for(start, stop, rows):
         resp = np.zeros((stop - start, n_components))
         inside = (indices >= start) & (indices < stop)
         resp[indices[inside] - start, components[inside]] = 1.0
@@ -34,21 +43,48 @@ def _one_hot_indices(indices, n_components):
     return resp_for
 
 
-def _weighted_mean(X, sample_weight, chunk_rows=65536):
+def _one_hot_nearest(centers, n_components):
+    """Each row to its nearest centre (squared Euclidean distance)."""
+    centers = np.asarray(centers, dtype=np.float64)
+    half_sq_norms = 0.5 * np.einsum("kd,kd->k", centers, centers)
+
+    def resp_for(start, stop, rows):
+        # argmin |x - c|^2 = argmax (x.c - |c|^2 / 2); in float64
+        scores = np.asarray(rows, dtype=np.float64) @ centers.T - half_sq_norms
+        resp = np.zeros((stop - start, n_components))
+        resp[np.arange(stop - start), scores.argmax(axis=1)] = 1.0
+        return resp
+
+    return resp_for
+
+
+def _weighted_mean(source):
     """Column means in float64, a chunk at a time (no float64 copy of X)."""
-    total = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], chunk_rows):
-        chunk = X[start : start + chunk_rows]
-        if sample_weight is None:
-            total += chunk.sum(axis=0, dtype=np.float64)
+    total = np.zeros(source.n_features)
+    w = source.sample_weight
+    for start, stop, rows in source.chunks(65536):
+        if w.shape[0] == 0:
+            total += rows.sum(axis=0, dtype=np.float64)
         else:
-            total += sample_weight[start : start + chunk_rows] @ chunk.astype(np.float64)
-    return total / (X.shape[0] if sample_weight is None else sample_weight.sum())
+            total += w[start:stop] @ rows.astype(np.float64)
+    return total / source.sum_weight
+
+
+def _distinct_rows(random_state, n_samples, size, p=None):
+    """``size`` distinct row indices, sorted; O(size) memory for large n."""
+    if p is not None:
+        return np.sort(random_state.choice(n_samples, size=size, replace=False, p=p))
+    chosen = np.unique(random_state.randint(0, n_samples, size=size))
+    while chosen.size < size:
+        more = random_state.randint(0, n_samples, size=size - chosen.size)
+        chosen = np.unique(np.concatenate([chosen, more]))
+    return chosen[:size] if chosen.size == size else np.sort(
+        random_state.permutation(chosen)[:size]
+    )
 
 
 def initial_statistics(
-    source, X, sample_weight, *, init_params, n_components, covariance_type,
-    random_state,
+    source, sample_weight, *, init_params, n_components, covariance_type, random_state,
 ):  # fmt: skip
     """Sufficient statistics of the initial responsibilities.
 
@@ -56,16 +92,37 @@ def initial_statistics(
     zero-weight rows are never picked as centres; without it the draws are
     scikit-learn's.
     """
-    n_samples = X.shape[0]
+    n_samples = source.n_samples
+    large = n_samples > INIT_SAMPLE_ROWS
+    if large and init_params in ("kmeans", "k-means++"):
+        sample_idx = _distinct_rows(random_state, n_samples, INIT_SAMPLE_ROWS)
+        data = np.asarray(source.X[sample_idx], dtype=source.dtype)
+        weights = None if sample_weight is None else sample_weight[sample_idx]
+    elif init_params in ("kmeans", "k-means++"):
+        data = source.read(0, n_samples)
+        weights = sample_weight
+
     if init_params == "kmeans":
         kmeans = KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
-        kmeans.fit(X, sample_weight=sample_weight)
-        resp_for = _one_hot_labels(kmeans.labels_, n_components)
+        kmeans.fit(data, sample_weight=weights)
         shifts = kmeans.cluster_centers_
+        if large:
+            resp_for = _one_hot_nearest(shifts, n_components)
+        else:
+            resp_for = _one_hot_labels(kmeans.labels_, n_components)
+    elif init_params == "k-means++":
+        centers, indices = kmeans_plusplus(
+            data, n_components, random_state=random_state, sample_weight=weights
+        )
+        shifts = centers
+        if large:
+            resp_for = _one_hot_indices(sample_idx[indices], n_components)
+        else:
+            resp_for = _one_hot_indices(indices, n_components)
     elif init_params == "random":
-        dtype = X.dtype
+        dtype = source.dtype
 
-        def resp_for(start, stop):
+        def resp_for(start, stop, rows):
             # Consecutive draws from the stream give the same numbers as
             # sklearn's single (n_samples, n_components) draw.
             resp = np.asarray(
@@ -74,29 +131,28 @@ def initial_statistics(
             resp /= resp.sum(axis=1)[:, np.newaxis]
             return resp
 
-        shifts = np.tile(_weighted_mean(X, sample_weight), (n_components, 1))
-    else:
-        if init_params == "random_from_data":
-            if sample_weight is None:
-                indices = random_state.choice(n_samples, size=n_components, replace=False)
-            else:
-                if np.count_nonzero(sample_weight) < n_components:
-                    raise ValueError(
-                        "init_params='random_from_data' needs at least n_components "
-                        f"samples with non-zero weight, got "
-                        f"{np.count_nonzero(sample_weight)} for "
-                        f"n_components = {n_components}."
-                    )
-                indices = random_state.choice(
-                    n_samples, size=n_components, replace=False,
-                    p=sample_weight / sample_weight.sum(),
-                )  # fmt: skip
-        else:  # "k-means++"
-            _, indices = kmeans_plusplus(
-                X, n_components, random_state=random_state, sample_weight=sample_weight
+        shifts = np.tile(_weighted_mean(source), (n_components, 1))
+    else:  # "random_from_data"
+        p = None
+        if sample_weight is not None:
+            if np.count_nonzero(sample_weight) < n_components:
+                raise ValueError(
+                    "init_params='random_from_data' needs at least n_components "
+                    f"samples with non-zero weight, got "
+                    f"{np.count_nonzero(sample_weight)} for "
+                    f"n_components = {n_components}."
+                )
+            p = sample_weight / sample_weight.sum()
+        if large and p is None:
+            indices = random_state.permutation(
+                _distinct_rows(random_state, n_samples, n_components)
             )
+        else:
+            indices = random_state.choice(n_samples, size=n_components, replace=False, p=p)
         resp_for = _one_hot_indices(indices, n_components)
-        shifts = X[indices]
+        shifts = np.asarray(source.X[np.sort(indices)], dtype=np.float64)[
+            np.argsort(np.argsort(indices))
+        ]
 
     if covariance_type == "tied":
         # Tied statistics share one shift.  Responsibilities that add up to
@@ -106,9 +162,8 @@ def initial_statistics(
         # minus those of the means) then depends on the origin: shifting by
         # zero reproduces it.
         if init_params in ("kmeans", "random"):
-            center = _weighted_mean(X, sample_weight)
+            center = _weighted_mean(source)
         else:
-            center = np.zeros(X.shape[1])
+            center = np.zeros(source.n_features)
         shifts = np.tile(center, (n_components, 1))
-
     return source.accumulate_resp(resp_for, shifts, covariance_type)

@@ -14,6 +14,7 @@ import numpy as np
 from . import _kernels
 from ._config import (
     BLOCK_ROWS,
+    CHUNK_BYTES,
     INIT_CHUNK_BYTES,
     MAX_WAVE_BLOCKS,
     PARTIALS_BUDGET_BYTES,
@@ -77,15 +78,67 @@ def kernel_parameters(params, covariance_type):
     return means, (means, prec_chol, log_norm)
 
 
-class ArraySource:
-    """Rows of an in-memory array (C-contiguous, float32 or float64).
+def is_row_blocked(X):
+    """Whether X is read a row block at a time instead of validated whole.
 
-    The array is read in place, never copied or upcast.
+    np.memmap, and array-likes that are not NumPy arrays but slice in row
+    blocks (h5py and zarr datasets, ...): 2-D, with a shape and a dtype.
+    """
+    if isinstance(X, np.memmap):
+        return True
+    if isinstance(X, np.ndarray) or not hasattr(X, "__getitem__"):
+        return False
+    shape, dtype = getattr(X, "shape", None), getattr(X, "dtype", None)
+    if shape is None or dtype is None or type(X).__module__.startswith(("pandas", "dask")):
+        return False
+    try:
+        from scipy.sparse import issparse
+
+        if issparse(X):
+            return False
+    except ImportError:  # pragma: no cover
+        pass
+    return len(shape) == 2
+
+
+def _memmap_span(X):
+    """(mmap, byte position of X's first element in it), or None."""
+    mm = getattr(X, "_mmap", None)
+    if mm is None or not X.flags.c_contiguous:
+        return None
+    try:
+        base = np.frombuffer(mm, dtype=np.uint8).ctypes.data
+    except (TypeError, ValueError):
+        return None
+    return mm, X.ctypes.data - base
+
+
+class ArraySource:
+    """Rows of an array, or of an array-like read a chunk of rows at a time.
+
+    In-memory arrays (C-contiguous float32/float64) are read in place: chunks
+    are views.  Memory maps and other row-sliceable array-likes are read a
+    chunk at a time (converted to float64 only if they are neither float32
+    nor float64) and checked for NaN and infinity on the first pass; a memory
+    map's pages are handed back to the page cache after each chunk, so the
+    resident memory stays that of one chunk.
+
+    The chunk grid is a whole number of waves, so an array and a memory map
+    of it give bitwise the same statistics.
     """
 
-    def __init__(self, X, sample_weight=None):
+    def __init__(self, X, sample_weight=None, *, chunk_rows=None, checked=True):
         self.X = X
         self.n_samples, self.n_features = X.shape
+        self.chunk_rows = chunk_rows
+        self.checked = checked  # rows known to be finite
+        dtype = np.dtype(X.dtype)
+        self.dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        # rows can be handed to the kernels as views
+        self.in_place = (
+            isinstance(X, np.ndarray) and X.flags.c_contiguous and dtype == self.dtype
+        )
+        self._span = _memmap_span(X) if isinstance(X, np.memmap) else None
         if sample_weight is None:
             self.sample_weight = np.empty(0)
             self.sum_weight = float(self.n_samples)
@@ -94,7 +147,58 @@ class ArraySource:
             self.sum_weight = float(np.sum(self.sample_weight))
         self._buffers = {}
 
-    def _partials(self, covariance_type, n_components, with_ll=True):
+    # ------------------------------------------------------------ reading
+
+    def _rows_per_chunk(self, wave_rows):
+        if self.chunk_rows is not None:
+            return max(1, int(self.chunk_rows))
+        row_bytes = self.n_features * self.dtype.itemsize
+        return max(1, CHUNK_BYTES // (wave_rows * row_bytes)) * wave_rows
+
+    def read(self, start, stop):
+        """Rows start:stop as a C-contiguous float32/float64 array."""
+        chunk = self.X[start:stop]
+        if not self.in_place:
+            chunk = np.ascontiguousarray(chunk, dtype=self.dtype)
+            if chunk.shape != (stop - start, self.n_features):
+                raise ValueError(
+                    f"Rows {start}:{stop} of X have shape {chunk.shape}, expected "
+                    f"{(stop - start, self.n_features)}."
+                )
+        if self.checked:
+            return chunk
+        if not np.isfinite(chunk).all():
+            what = "NaN" if np.isnan(chunk).any() else "infinity or a value too large"
+            raise ValueError(f"Input X contains {what} (rows {start} to {stop - 1}).")
+        return chunk
+
+    def _release(self, start, stop):
+        # Drop a memory map's pages for these rows from this process (they
+        # stay in the page cache): resident memory stays one chunk.
+        if self._span is None or not hasattr(self._span[0], "madvise"):
+            return
+        import mmap
+
+        mm, first = self._span
+        row_bytes = self.n_features * self.dtype.itemsize
+        lo = first + start * row_bytes
+        hi = first + stop * row_bytes
+        lo -= lo % mmap.PAGESIZE
+        try:
+            mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+        except (OSError, ValueError, AttributeError):  # pragma: no cover
+            self._span = None
+
+    def chunks(self, rows):
+        """(start, stop, chunk) over the rows, ``rows`` at a time."""
+        for start in range(0, self.n_samples, rows):
+            stop = min(start + rows, self.n_samples)
+            yield start, stop, self.read(start, stop)
+            self._release(start, stop)
+
+    # ------------------------------------------------------------ statistics
+
+    def _partials(self, covariance_type, n_components):
         """Per-block partial statistics, allocated once per source."""
         key = (covariance_type, n_components)
         if key not in self._buffers:
@@ -110,15 +214,16 @@ class ArraySource:
             )
         return self._buffers[key]
 
-    def _waves(self, n_blocks):
-        step = n_blocks * BLOCK_ROWS
-        for start in range(0, self.n_samples, step):
-            stop = min(start + step, self.n_samples)
-            yield start, stop, -(-(stop - start) // BLOCK_ROWS)
-
     def _weights(self, start, stop):
         w = self.sample_weight
         return w if w.shape[0] == 0 else w[start:stop]
+
+    def _waves(self, wave_rows):
+        """(start, stop, chunk rows start:stop) per wave, chunk by chunk."""
+        for c_start, c_stop, chunk in self.chunks(self._rows_per_chunk(wave_rows)):
+            for start in range(c_start, c_stop, wave_rows):
+                stop = min(start + wave_rows, c_stop)
+                yield start, stop, chunk[start - c_start : stop - c_start]
 
     def accumulate(self, params, covariance_type):
         """E-step and statistics for ``params``: one pass over the rows."""
@@ -130,15 +235,17 @@ class ArraySource:
         )
         stats = SufficientStatistics.zeros(covariance_type, shifts)
         log_likelihood = 0.0
-        for start, stop, used in self._waves(part_nk.shape[0]):
+        for start, stop, rows in self._waves(part_nk.shape[0] * BLOCK_ROWS):
             kernel(
-                self.X[start:stop], self._weights(start, stop), *args, BLOCK_ROWS,
-                TILE_ROWS, part_nk, part_sums, part_scatter, part_ll,
+                rows, self._weights(start, stop), *args, BLOCK_ROWS, TILE_ROWS,
+                part_nk, part_sums, part_scatter, part_ll,
             )  # fmt: skip
+            used = -(-(stop - start) // BLOCK_ROWS)
             stats.nk += part_nk[:used].sum(axis=0)
             stats.sums += part_sums[:used].sum(axis=0)
             stats.scatter += part_scatter[:used].sum(axis=0)
             log_likelihood += part_ll[:used].sum()
+        self.checked = True  # every row has been read and checked once
         stats.log_likelihood = log_likelihood
         stats.sum_weight = self.sum_weight
         stats.n_samples = self.n_samples
@@ -147,9 +254,10 @@ class ArraySource:
     def accumulate_resp(self, resp_for, shifts, covariance_type):
         """Statistics of given responsibilities (no E-step).
 
-        resp_for : callable (start, stop) -> ndarray of shape (stop - start, K)
-            The responsibilities of rows ``start:stop``; called on consecutive
-            row ranges, in order, each small enough to bound the scratch.
+        resp_for : callable (start, stop, rows) -> ndarray of shape (stop - start, K)
+            The responsibilities of rows ``start:stop`` (``rows`` holds them);
+            called on consecutive row ranges, in order, each small enough to
+            bound the scratch.
         """
         shifts = np.ascontiguousarray(shifts, dtype=np.float64)
         padded_shifts = _pad_features(shifts)
@@ -163,15 +271,17 @@ class ArraySource:
         )
         kind = _kernels.RESP_KIND[covariance_type]
         stats = SufficientStatistics.zeros(covariance_type, shifts)
-        for start, stop, used in self._waves(n_blocks):
-            resp = np.ascontiguousarray(resp_for(start, stop), dtype=np.float64)
+        for start, stop, rows in self._waves(n_blocks * BLOCK_ROWS):
+            resp = np.ascontiguousarray(resp_for(start, stop, rows), dtype=np.float64)
             _kernels.accumulate_resp(
-                self.X[start:stop], self._weights(start, stop), resp, padded_shifts,
+                rows, self._weights(start, stop), resp, padded_shifts,
                 kind, BLOCK_ROWS, TILE_ROWS, part_nk, part_sums, part_scatter,
             )  # fmt: skip
+            used = -(-(stop - start) // BLOCK_ROWS)
             stats.nk += part_nk[:used].sum(axis=0)
             stats.sums += part_sums[:used].sum(axis=0)
             stats.scatter += part_scatter[:used].sum(axis=0)
+        self.checked = True
         stats.sum_weight = self.sum_weight
         stats.n_samples = self.n_samples
         return stats
@@ -183,12 +293,17 @@ class ArraySource:
         log p(x) (n,), labels (n,), responsibilities (n, K)."""
         n_components = params.means.shape[0]
         _, args = kernel_parameters(params, covariance_type)
-        dtype = self.X.dtype
-        empty_2d = np.empty((0, n_components), dtype=dtype)
-        _kernels.SCORE[covariance_type](
-            self.X, *args, BLOCK_ROWS, TILE_ROWS,
-            empty_2d if log_prob is None else log_prob,
-            np.empty(0, dtype=dtype) if lse is None else lse,
-            np.empty(0, dtype=np.int64) if labels is None else labels,
-            empty_2d if resp is None else resp,
-        )  # fmt: skip
+        empty_2d = np.empty((0, n_components), dtype=self.dtype)
+        empty_1d = np.empty(0, dtype=self.dtype)
+        no_labels = np.empty(0, dtype=np.int64)
+        kernel = _kernels.SCORE[covariance_type]
+        rows = self._rows_per_chunk(MAX_WAVE_BLOCKS * BLOCK_ROWS)
+        for start, stop, chunk in self.chunks(rows):
+            kernel(
+                chunk, *args, BLOCK_ROWS, TILE_ROWS,
+                empty_2d if log_prob is None else log_prob[start:stop],
+                empty_1d if lse is None else lse[start:stop],
+                no_labels if labels is None else labels[start:stop],
+                empty_2d if resp is None else resp[start:stop],
+            )  # fmt: skip
+        self.checked = True

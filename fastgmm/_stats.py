@@ -124,6 +124,52 @@ class SufficientStatistics:
             self.n_samples + other.n_samples,
         )
 
+    def scaled(self, factor):
+        """The statistics with every weight multiplied by ``factor``."""
+        return SufficientStatistics(
+            self.covariance_type, self.shifts, self.nk * factor, self.sums * factor,
+            self.scatter * factor, self.sum_weight * factor,
+            self.log_likelihood * factor, self.n_samples,
+        )  # fmt: skip
+
+    def rebased(self, shifts):
+        """The same statistics about other shifts ``c'`` (exact algebra).
+
+        With ``d = c - c'``: ``s' = s + N d`` and
+        ``S' = S + d s^T + s d^T + N d d^T`` (its diagonal, trace, or the sum
+        over components for tied, whose components share one shift).  Used to
+        blend statistics taken under different parameters (``partial_fit``);
+        keep the shifts near the data, as the means are.
+        """
+        shifts = np.asarray(shifts, dtype=np.float64)
+        delta = self.shifts - shifts
+        nk, sums = self.nk, self.sums
+        new_sums = sums + nk[:, None] * delta
+        n_features = self.n_features
+        if self.covariance_type == "full":
+            rows, cols = np.triu_indices(n_features)
+            cross = (
+                delta[:, rows] * sums[:, cols] + sums[:, rows] * delta[:, cols]
+                + nk[:, None] * delta[:, rows] * delta[:, cols]
+            )  # fmt: skip
+            scatter = self.scatter + cross
+        elif self.covariance_type == "tied":
+            d, s_tot, n_tot = delta[0], sums.sum(axis=0), nk.sum()
+            rows, cols = np.triu_indices(n_features)
+            scatter = self.scatter + (
+                d[rows] * s_tot[cols] + s_tot[rows] * d[cols] + n_tot * d[rows] * d[cols]
+            )[None, :]
+        elif self.covariance_type == "diag":
+            scatter = self.scatter + 2 * delta * sums + nk[:, None] * delta**2
+        else:
+            scatter = self.scatter + (
+                2 * np.einsum("kd,kd->k", delta, sums) + nk * np.einsum("kd,kd->k", delta, delta)
+            )[:, None]
+        return SufficientStatistics(
+            self.covariance_type, shifts, nk.copy(), new_sums, scatter, self.sum_weight,
+            self.log_likelihood, self.n_samples,
+        )  # fmt: skip
+
     def __repr__(self):
         return (
             f"SufficientStatistics(covariance_type={self.covariance_type!r}, "

@@ -32,6 +32,9 @@ PARAMETER_CONSTRAINTS = {
     "verbose": ["verbose"],
     "verbose_interval": [Interval(Integral, 1, None, closed="left")],
     "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+    "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
+    "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
+    "learning_offset": [Interval(Real, 0.0, None, closed="left")],
 }
 
 

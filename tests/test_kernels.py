@@ -150,7 +150,8 @@ def test_accumulate_resp_matches_reference(covariance_type, small_grid):
 
     calls = []
 
-    def resp_for(start, stop):
+    def resp_for(start, stop, rows):
+        assert_array_equal(rows, X[start:stop])
         calls.append((start, stop))
         return resp[start:stop]
 

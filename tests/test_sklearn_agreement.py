@@ -201,10 +201,10 @@ def test_pickle_round_trip():
     assert_array_equal(clone.score_samples(X), gm.score_samples(X))
 
 
-def test_params_are_sklearns_plus_n_threads():
+def test_params_are_sklearns_plus_fastgmms_keywords():
     ours = set(GaussianMixture().get_params())
     theirs = set(SkGaussianMixture().get_params())
-    assert ours == theirs | {"n_threads"}
+    assert ours == theirs | {"n_threads", "chunk_size", "learning_decay", "learning_offset"}
     for name in theirs:
         assert GaussianMixture().get_params()[name] == SkGaussianMixture().get_params()[name]
 
