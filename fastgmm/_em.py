@@ -99,13 +99,13 @@ def m_step(stats, settings):
     return GaussianParameters(weights, means, covariances, precisions_cholesky)
 
 
-def initialize(source, sample_weight, settings, random_state):
+def initialize(source, settings, random_state):
     """Initial parameters: the ``*_init`` given, the rest from ``init_params``."""
     s = settings
     weights = means = covariances = precisions_cholesky = None
     if s.weights_init is None or s.means_init is None or s.precisions_init is None:
         stats = initial_statistics(
-            source, sample_weight,
+            source,
             init_params=s.init_params, n_components=s.n_components,
             covariance_type=s.covariance_type, random_state=random_state,
         )  # fmt: skip
@@ -156,7 +156,7 @@ def run_em(source, params, settings, lower_bound, reporter):
     return EMResult(params, lower_bound, lower_bounds, n_iter, converged, 0.0, iter_times)
 
 
-def fit_mixture(source, sample_weight, settings, random_state, reporter, warm=None):
+def fit_mixture(source, settings, random_state, reporter, warm=None):
     """``n_init`` EM runs (one from ``warm=(params, lower_bound)``); the best."""
     n_init = 1 if warm is not None else settings.n_init
     best = None
@@ -164,9 +164,7 @@ def fit_mixture(source, sample_weight, settings, random_state, reporter, warm=No
         reporter.init_begin(init)
         tic = time.perf_counter()
         if warm is None:
-            params, lower_bound = initialize(
-                source, sample_weight, settings, random_state
-            ), -np.inf
+            params, lower_bound = initialize(source, settings, random_state), -np.inf
         else:
             params, lower_bound = warm
         init_time = time.perf_counter() - tic

@@ -17,6 +17,7 @@ from ._mstep import (
     precisions_from_cholesky,
 )
 from ._sources import ArraySource, is_row_blocked
+from .dask import is_dask_array
 from ._validation import (
     PARAMETER_CONSTRAINTS,
     check_means,
@@ -250,13 +251,19 @@ default='kmeans'
         shape and dtype are checked here, values chunk by chunk on the first
         pass.
         """
-        if not is_row_blocked(X):
+        dask_input = is_dask_array(X)
+        if not (dask_input or is_row_blocked(X)):
             X = validate_data(
                 self, X, reset=reset, dtype=[np.float64, np.float32], order="C",
                 ensure_min_samples=ensure_min_samples,
             )  # fmt: skip
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
             return ArraySource(X, sample_weight, chunk_rows=self.chunk_size)
-        n_samples, n_features = X.shape
+        if len(X.shape) != 2:
+            raise ValueError(
+                f"Expected 2D array, got {len(X.shape)}D array instead (shape={X.shape})."
+            )
+        n_samples, n_features = (int(v) for v in X.shape)
         dtype = np.dtype(X.dtype)
         if dtype.kind not in "fiub":
             raise ValueError(f"X of dtype {dtype} is not supported: expected numbers.")
@@ -279,11 +286,20 @@ default='kmeans'
                 f"X has {n_features} features, but {type(self).__name__} is expecting "
                 f"{self.n_features_in_} features as input."
             )
+        if dask_input:
+            from .dask import DaskSource, check_dask_sample_weight
+
+            sample_weight = check_dask_sample_weight(sample_weight, n_samples)
+            source = DaskSource(X, sample_weight, chunk_rows=self.chunk_size)
+            source.check_finite()
+            return source
+        sample_weight = check_sample_weight(sample_weight, n_samples)
         return ArraySource(X, sample_weight, chunk_rows=self.chunk_size, checked=False)
 
     def _fit(self, X, sample_weight):
         """Validate, run EM, set the fitted attributes; returns the source."""
-        source = self._source(X, reset=True, ensure_min_samples=2)
+        source = self._source(X, reset=True, ensure_min_samples=2,
+                              sample_weight=sample_weight)
         self._stream = None  # partial_fit after fit starts a new stream
         n_samples, n_features = source.n_samples, source.n_features
         if n_samples < self.n_components:
@@ -292,10 +308,6 @@ default='kmeans'
                 f"but got n_components = {self.n_components}, "
                 f"n_samples = {n_samples}"
             )
-        sample_weight = check_sample_weight(sample_weight, n_samples)
-        if sample_weight is not None:
-            source = ArraySource(source.X, sample_weight, chunk_rows=self.chunk_size,
-                                 checked=source.checked)
         settings = self._settings(n_features, source.dtype)
 
         warm = None
@@ -304,7 +316,7 @@ default='kmeans'
 
         with _kernels.threads(self.n_threads, limit_blas=True):
             result = fit_mixture(
-                source, sample_weight, settings,
+                source, settings,
                 check_random_state(self.random_state),
                 self._make_reporter(),
                 warm=warm,
@@ -370,7 +382,8 @@ default='kmeans'
                 f"got {self.learning_decay!r}."
             )
         first = not hasattr(self, "converged_")
-        source = self._source(X, reset=first, ensure_min_samples=1 if not first else 2)
+        source = self._source(X, reset=first, ensure_min_samples=1 if not first else 2,
+                              sample_weight=sample_weight)
         n_samples, n_features = source.n_samples, source.n_features
         if first and n_samples < self.n_components:
             raise ValueError(
@@ -378,17 +391,13 @@ default='kmeans'
                 f"but got n_components = {self.n_components}, "
                 f"n_samples = {n_samples}"
             )
-        sample_weight = check_sample_weight(sample_weight, n_samples)
-        if sample_weight is not None:
-            source = ArraySource(source.X, sample_weight, chunk_rows=self.chunk_size,
-                                 checked=source.checked)
         settings = self._settings(n_features, source.dtype)
         state = getattr(self, "_stream", None)
 
         with _kernels.threads(self.n_threads, limit_blas=True):
             if first:
                 random_state = check_random_state(self.random_state)
-                params = initialize(source, sample_weight, settings, random_state)
+                params = initialize(source, settings, random_state)
             else:
                 params = self._fitted_parameters()
             stats = source.accumulate(params, self.covariance_type)
@@ -462,6 +471,13 @@ default='kmeans'
     def _score(self, X, *, lse=False, labels=False, resp=False):
         check_is_fitted(self)
         source = self._source(X, reset=False)
+        if not isinstance(source, ArraySource):  # Dask: lazy, block by block
+            params = self._fitted_parameters()
+            return {
+                name: source.score_lazy(params, self.covariance_type, name, self.n_components)
+                for name, wanted in (("lse", lse), ("labels", labels), ("resp", resp))
+                if wanted
+            }
         n_samples, dtype = source.n_samples, source.dtype
         out = {}
         if lse:
@@ -501,6 +517,11 @@ default='kmeans'
         log_likelihood : float
         """
         log_prob = self.score_samples(X)
+        if is_dask_array(log_prob):
+            from .dask import check_dask_sample_weight, weighted_mean
+
+            w = check_dask_sample_weight(sample_weight, log_prob.shape[0])
+            return weighted_mean(log_prob, w)
         sample_weight = check_sample_weight(sample_weight, log_prob.shape[0])
         if sample_weight is None:
             return float(np.mean(log_prob, dtype=np.float64))

@@ -58,18 +58,6 @@ def _one_hot_nearest(centers, n_components):
     return resp_for
 
 
-def _weighted_mean(source):
-    """Column means in float64, a chunk at a time (no float64 copy of X)."""
-    total = np.zeros(source.n_features)
-    w = source.sample_weight
-    for start, stop, rows in source.chunks(65536):
-        if w.shape[0] == 0:
-            total += rows.sum(axis=0, dtype=np.float64)
-        else:
-            total += w[start:stop] @ rows.astype(np.float64)
-    return total / source.sum_weight
-
-
 def _distinct_rows(random_state, n_samples, size, p=None):
     """``size`` distinct row indices, sorted; O(size) memory for large n."""
     if p is not None:
@@ -84,23 +72,23 @@ def _distinct_rows(random_state, n_samples, size, p=None):
 
 
 def initial_statistics(
-    source, sample_weight, *, init_params, n_components, covariance_type, random_state,
+    source, *, init_params, n_components, covariance_type, random_state,
 ):  # fmt: skip
     """Sufficient statistics of the initial responsibilities.
 
-    ``sample_weight`` (None or float64) is passed to the k-means steps, so that
-    zero-weight rows are never picked as centres; without it the draws are
+    Sample weights (the source's) are passed to the k-means steps, so that
+    zero-weight rows are never picked as centres; without them the draws are
     scikit-learn's.
     """
     n_samples = source.n_samples
     large = n_samples > INIT_SAMPLE_ROWS
-    if large and init_params in ("kmeans", "k-means++"):
-        sample_idx = _distinct_rows(random_state, n_samples, INIT_SAMPLE_ROWS)
-        data = np.asarray(source.X[sample_idx], dtype=source.dtype)
-        weights = None if sample_weight is None else sample_weight[sample_idx]
-    elif init_params in ("kmeans", "k-means++"):
-        data = source.read(0, n_samples)
-        weights = sample_weight
+    if init_params in ("kmeans", "k-means++"):
+        if large:
+            sample_idx = _distinct_rows(random_state, n_samples, INIT_SAMPLE_ROWS)
+        else:
+            sample_idx = np.arange(n_samples)
+        data = source.rows(sample_idx) if large else source.read(0, n_samples)
+        weights = source.weights_at(sample_idx)
 
     if init_params == "kmeans":
         kmeans = KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
@@ -115,24 +103,12 @@ def initial_statistics(
             data, n_components, random_state=random_state, sample_weight=weights
         )
         shifts = centers
-        if large:
-            resp_for = _one_hot_indices(sample_idx[indices], n_components)
-        else:
-            resp_for = _one_hot_indices(indices, n_components)
+        resp_for = _one_hot_indices(sample_idx[indices], n_components)
     elif init_params == "random":
-        dtype = source.dtype
-
-        def resp_for(start, stop, rows):
-            # Consecutive draws from the stream give the same numbers as
-            # sklearn's single (n_samples, n_components) draw.
-            resp = np.asarray(
-                random_state.uniform(size=(stop - start, n_components)), dtype=dtype
-            )
-            resp /= resp.sum(axis=1)[:, np.newaxis]
-            return resp
-
-        shifts = np.tile(_weighted_mean(source), (n_components, 1))
+        resp_for = _uniform_responsibilities(source, random_state, n_components)
+        shifts = np.tile(source.weighted_mean(), (n_components, 1))
     else:  # "random_from_data"
+        sample_weight = source.all_weights()
         p = None
         if sample_weight is not None:
             if np.count_nonzero(sample_weight) < n_components:
@@ -150,9 +126,7 @@ def initial_statistics(
         else:
             indices = random_state.choice(n_samples, size=n_components, replace=False, p=p)
         resp_for = _one_hot_indices(indices, n_components)
-        shifts = np.asarray(source.X[np.sort(indices)], dtype=np.float64)[
-            np.argsort(np.argsort(indices))
-        ]
+        shifts = np.asarray(source.rows(indices), dtype=np.float64)
 
     if covariance_type == "tied":
         # Tied statistics share one shift.  Responsibilities that add up to
@@ -162,8 +136,35 @@ def initial_statistics(
         # minus those of the means) then depends on the origin: shifting by
         # zero reproduces it.
         if init_params in ("kmeans", "random"):
-            center = _weighted_mean(source)
+            center = source.weighted_mean()
         else:
             center = np.zeros(source.n_features)
         shifts = np.tile(center, (n_components, 1))
     return source.accumulate_resp(resp_for, shifts, covariance_type)
+
+
+def _uniform_responsibilities(source, random_state, n_components):
+    """init_params='random': rows of uniform draws, normalised."""
+    dtype = source.dtype
+    if source.sequential:
+        def resp_for(start, stop, rows):
+            # Consecutive draws from the stream give the same numbers as
+            # sklearn's single (n_samples, n_components) draw.
+            resp = np.asarray(
+                random_state.uniform(size=(stop - start, n_components)), dtype=dtype
+            )
+            resp /= resp.sum(axis=1)[:, np.newaxis]
+            return resp
+
+        return resp_for
+    # Blocks processed in any order (Dask): each row range draws from its own
+    # stream, seeded from random_state and the range's first row.
+    seed = int(random_state.randint(2**31 - 1))
+
+    def resp_for(start, stop, rows):
+        rng = np.random.RandomState((seed + start) % 2**32)
+        resp = np.asarray(rng.uniform(size=(stop - start, n_components)), dtype=dtype)
+        resp /= resp.sum(axis=1)[:, np.newaxis]
+        return resp
+
+    return resp_for

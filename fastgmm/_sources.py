@@ -196,6 +196,36 @@ class ArraySource:
             yield start, stop, self.read(start, stop)
             self._release(start, stop)
 
+    # ------------------------------------------------------------ sampling
+
+    sequential = True  # resp_for is called on consecutive rows, in order
+
+    def rows(self, indices):
+        """The rows at ``indices`` (any order), as float32/float64."""
+        indices = np.asarray(indices)
+        order = np.argsort(indices)
+        rows = np.empty((indices.size, self.n_features), dtype=self.dtype)
+        rows[order] = np.asarray(self.X[indices[order]], dtype=self.dtype)
+        return rows
+
+    def weights_at(self, indices):
+        w = self.sample_weight
+        return None if w.shape[0] == 0 else w[np.asarray(indices)]
+
+    def all_weights(self):
+        return None if self.sample_weight.shape[0] == 0 else self.sample_weight
+
+    def weighted_mean(self):
+        """Column means in float64, a chunk at a time (no float64 copy of X)."""
+        total = np.zeros(self.n_features)
+        w = self.sample_weight
+        for start, stop, rows in self.chunks(65536):
+            if w.shape[0] == 0:
+                total += rows.sum(axis=0, dtype=np.float64)
+            else:
+                total += w[start:stop] @ rows.astype(np.float64)
+        return total / self.sum_weight
+
     # ------------------------------------------------------------ statistics
 
     def _partials(self, covariance_type, n_components):

@@ -1,0 +1,254 @@
+"""Dask arrays: the same kernels, block by block, on a cluster.
+
+``GaussianMixture.fit(X)`` with ``X`` a ``dask.array`` runs here, on the active
+``distributed`` client if there is one, else on Dask's default scheduler.
+The data is persisted once; each EM iteration maps the statistics kernel over
+the row blocks (the parameters travel to the workers as one small task) and
+adds the per-block statistics in a fixed binary tree, so the result does not
+depend on which worker ran what; the M-step runs on the client.  No
+n_samples-sized array is ever gathered: initialisation draws at most
+``INIT_SAMPLE_ROWS`` rows, and ``predict``, ``predict_proba`` and
+``score_samples`` return lazy Dask arrays.
+
+Needs the optional extra: ``pip install "fastgmm[dask]"``.
+"""
+
+import operator
+
+import numpy as np
+
+from ._sources import ArraySource
+
+
+def is_dask_array(X):
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "chunks") and hasattr(
+        X, "map_blocks"
+    )
+
+
+def _require_dask():
+    try:
+        import dask  # noqa: F401
+        import dask.array  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            'Fitting a dask array needs dask: pip install "fastgmm[dask]"'
+        ) from None
+
+
+def _tree_sum(parts):
+    """Add delayed values pairwise, in a fixed order (deterministic result)."""
+    import dask
+
+    add = dask.delayed(operator.add, pure=True)
+    while len(parts) > 1:
+        parts = [add(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
+                 for i in range(0, len(parts), 2)]
+    return parts[0]
+
+
+# Functions that run on the workers: arrays in, statistics out.
+
+
+def _block_stats(block, weights, params, covariance_type, chunk_rows):
+    return ArraySource(_as_rows(block), weights, chunk_rows=chunk_rows).accumulate(
+        params, covariance_type
+    )
+
+
+def _block_resp_stats(block, weights, offset, resp_for, shifts, covariance_type):
+    def local(start, stop, rows):
+        return resp_for(start + offset, stop + offset, rows)
+
+    return ArraySource(_as_rows(block), weights).accumulate_resp(
+        local, shifts, covariance_type
+    )
+
+
+def _block_moments(block, weights):
+    rows = _as_rows(block).astype(np.float64)
+    if weights is None:
+        return rows.sum(axis=0), float(rows.shape[0])
+    return weights @ rows, float(weights.sum())
+
+
+def _block_check(block):
+    rows = _as_rows(block)
+    return bool(np.isfinite(rows).all()), bool(np.isnan(rows).any())
+
+
+def _block_score(block, params, covariance_type, what, n_components):
+    rows = _as_rows(block)
+    n = rows.shape[0]
+    if what == "labels":
+        out = np.empty(n, dtype=np.int64)
+    elif what == "lse":
+        out = np.empty(n, dtype=rows.dtype)
+    else:
+        out = np.empty((n, n_components), dtype=rows.dtype)
+    ArraySource(rows).score(params, covariance_type, **{what: out})
+    return out
+
+
+def _as_rows(block):
+    block = np.asarray(block)
+    if block.dtype not in (np.float32, np.float64):
+        block = block.astype(np.float64)
+    return np.ascontiguousarray(block)
+
+
+class DaskSource:
+    """Row blocks of a Dask array, as a source for the EM driver."""
+
+    sequential = False  # blocks run in any order: no shared random stream
+
+    def __init__(self, X, sample_weight=None, *, chunk_rows=None):
+        _require_dask()
+        import dask
+
+        self.n_samples, self.n_features = (int(v) for v in X.shape)
+        dtype = np.dtype(X.dtype)
+        self.dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        self.chunk_rows = chunk_rows
+        # one block per row range, all features in it; persisted once
+        X = X.rechunk({1: -1}).persist()
+        self.X = X
+        self.blocks = list(X.to_delayed().ravel())
+        self.offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(int)
+        if sample_weight is None:
+            self.weight_blocks = [None] * len(self.blocks)
+            self.sum_weight = float(self.n_samples)
+            self.sample_weight = None
+        else:
+            w = sample_weight
+            if not is_dask_array(w):
+                import dask.array as da
+
+                w = da.from_array(np.asarray(w, dtype=np.float64), chunks=(X.chunks[0],))
+            w = w.astype(np.float64).rechunk((X.chunks[0],)).persist()
+            self.sample_weight = w
+            self.weight_blocks = list(w.to_delayed().ravel())
+            self.sum_weight = float(w.sum().compute())
+        self.checked = False
+        self._dask = dask
+
+    def check_finite(self):
+        """NaN or infinity anywhere raises, as for in-memory data."""
+        if self.checked:
+            return
+        d = self._dask
+        results = d.compute(*[d.delayed(_block_check)(b) for b in self.blocks])
+        for finite, has_nan in results:
+            if not finite:
+                raise ValueError(
+                    "Input X contains " + ("NaN." if has_nan else "infinity or a value "
+                                           "too large for dtype('float64').")
+                )
+        self.checked = True
+
+    # What the initialisation asks of a source.
+
+    def read(self, start, stop):
+        return _as_rows(self.X[start:stop].compute())
+
+    def rows(self, indices):
+        return _as_rows(self.X[np.sort(indices)].compute())[
+            np.argsort(np.argsort(indices))
+        ]
+
+    def weights_at(self, indices):
+        return None if self.sample_weight is None else np.asarray(
+            self.sample_weight[np.asarray(indices)].compute()
+        )
+
+    def all_weights(self):
+        return None if self.sample_weight is None else np.asarray(
+            self.sample_weight.compute()
+        )
+
+    def weighted_mean(self):
+        d = self._dask
+        parts = d.compute(*[d.delayed(_block_moments)(b, w)
+                            for b, w in zip(self.blocks, self.weight_blocks)])
+        total = np.zeros(self.n_features)
+        weight = 0.0
+        for block_sum, block_weight in parts:  # in block order: deterministic
+            total += block_sum
+            weight += block_weight
+        return total / weight
+
+    # Statistics.
+
+    def accumulate(self, params, covariance_type):
+        d = self._dask
+        p = d.delayed(params, pure=True)
+        parts = [d.delayed(_block_stats, pure=True)(b, w, p, covariance_type, self.chunk_rows)
+                 for b, w in zip(self.blocks, self.weight_blocks)]
+        stats = _tree_sum(parts).compute()
+        self.checked = True
+        return stats
+
+    def accumulate_resp(self, resp_for, shifts, covariance_type):
+        d = self._dask
+        f = d.delayed(resp_for, pure=True)
+        s = d.delayed(np.asarray(shifts, dtype=np.float64), pure=True)
+        parts = [
+            d.delayed(_block_resp_stats, pure=True)(b, w, int(off), f, s, covariance_type)
+            for b, w, off in zip(self.blocks, self.weight_blocks, self.offsets)
+        ]
+        return _tree_sum(parts).compute()
+
+    def score_lazy(self, params, covariance_type, what, n_components):
+        """A lazy Dask array of per-row outputs ('labels', 'lse' or 'resp')."""
+        kwargs = dict(params=params, covariance_type=covariance_type, what=what,
+                      n_components=n_components)
+        if what == "resp":
+            return self.X.map_blocks(
+                _block_score, dtype=self.dtype, chunks=(self.X.chunks[0], (n_components,)),
+                **kwargs,
+            )  # fmt: skip
+        return self.X.map_blocks(
+            _block_score, dtype=np.int64 if what == "labels" else self.dtype,
+            drop_axis=1, **kwargs,
+        )  # fmt: skip
+
+
+def check_dask_sample_weight(sample_weight, n_samples):
+    """sample_weight for Dask input: None, or a validated float64 (Dask) array."""
+    if sample_weight is None:
+        return None
+    import dask
+    import dask.array as da
+
+    w = sample_weight if is_dask_array(sample_weight) else da.from_array(
+        np.asarray(sample_weight, dtype=np.float64)
+    )
+    if w.ndim != 1:
+        raise ValueError(
+            f"Sample weights must be 1D array or scalar, got {w.ndim}D array. Expected "
+            f"either a scalar value or a 1D array of length {n_samples}."
+        )
+    if w.shape[0] != n_samples:
+        raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n_samples,)}!")
+    w = w.astype(np.float64)
+    finite, negative, positive = dask.compute(
+        da.isfinite(w).all(), (w < 0).any(), (w > 0).any()
+    )
+    if not finite:
+        raise ValueError("Input sample_weight contains NaN or infinity.")
+    if negative:
+        raise ValueError("Negative values in data passed to `sample_weight`.")
+    if not positive:
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return w
+
+
+def weighted_mean(values, weights=None):
+    """Mean of a Dask array (weighted), computed: a number."""
+    if weights is None:
+        return float(values.astype(np.float64).mean().compute())
+    weights = weights.rechunk(values.chunks)
+    import dask
+
+    num, den = dask.compute((values.astype(np.float64) * weights).sum(), weights.sum())
+    return float(num / den)
