@@ -3,6 +3,7 @@
     python -m benchmarks.compare            # every case (about 10 minutes on 2 cores)
     python -m benchmarks.compare --quick    # the 1M x 16 x 16 full case only
     python -m benchmarks.compare --case full-1M-16-16 --case diag-1M-16-16
+    python -m benchmarks.compare --extras-only --threads --whole-fit
 
 For each case it prints the seconds per EM iteration of each library (median
 of repeats; an iteration's time is the difference between fits of 1 + m and 1
@@ -216,6 +217,54 @@ def run_case(name, limits, repeats, sk_repeats, skip_sklearn):
     )  # fmt: skip
 
 
+def thread_scaling(names, repeats):
+    """Seconds per iteration with 1 and 2 threads (same data, same start)."""
+    from fastgmm import GaussianMixture
+
+    print("\nthreads: seconds per EM iteration with n_threads=1 and 2 (median of repeats)")
+    for name in names:
+        covariance_type, n, d, k, dtype = CASES[name]
+        X = mixture_data(n, d, k, dtype)
+        start = fixed_start(X, k, covariance_type)
+        times = {}
+        for n_threads in (1, 2):
+            def cls(*args, _t=n_threads, **kwargs):
+                return GaussianMixture(*args, n_threads=_t, **kwargs)
+
+            times[n_threads], _ = per_iteration(cls, X, start, covariance_type, k, 3, repeats)
+        print(f"{name:<20} 1 thread {times[1]:.4f}  2 threads {times[2]:.4f}  "
+              f"speed-up {times[1] / times[2]:.2f}x", flush=True)
+
+
+def whole_fit(seeds):
+    """Default-parameter fit() on 1M x 16 x 16 full: time and lower bound per seed."""
+    from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+    from fastgmm import GaussianMixture
+
+    X = mixture_data(1_000_000, 16, 16, "float64")
+    GaussianMixture(16, max_iter=2).fit(X[:5000])
+    print("\nwhole fit(), default parameters, 1,000,000 x 16, 16 full components")
+    print(f"{'seed':>4} {'fastgmm s':>10} {'sklearn s':>10} {'ratio':>7} "
+          f"{'fastgmm lower bound':>20} {'sklearn lower bound':>20}")
+    ours_lb, theirs_lb, ours_t, theirs_t = [], [], [], []
+    for seed in seeds:
+        tic = time.perf_counter()
+        ours = GaussianMixture(16, random_state=seed).fit(X)
+        ours_t.append(time.perf_counter() - tic)
+        tic = time.perf_counter()
+        theirs = SkGaussianMixture(16, random_state=seed).fit(X)
+        theirs_t.append(time.perf_counter() - tic)
+        ours_lb.append(ours.lower_bound_)
+        theirs_lb.append(theirs.lower_bound_)
+        print(f"{seed:>4} {ours_t[-1]:>10.2f} {theirs_t[-1]:>10.2f} "
+              f"{theirs_t[-1] / ours_t[-1]:>6.1f}x {ours_lb[-1]:>20.6f} {theirs_lb[-1]:>20.6f}",
+              flush=True)
+    print(f"mean {np.mean(ours_t):>10.2f} {np.mean(theirs_t):>10.2f} "
+          f"{np.mean(theirs_t) / np.mean(ours_t):>6.1f}x {np.mean(ours_lb):>20.6f} "
+          f"{np.mean(theirs_lb):>20.6f}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--case", action="append", choices=sorted(CASES))
@@ -223,6 +272,12 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="fastgmm repeats")
     parser.add_argument("--sklearn-repeats", type=int, default=1)
     parser.add_argument("--no-sklearn", action="store_true")
+    parser.add_argument("--threads", action="store_true",
+                        help="also: 1 vs 2 threads on the large cases")
+    parser.add_argument("--whole-fit", action="store_true",
+                        help="also: default fit() vs scikit-learn over 5 seeds")
+    parser.add_argument("--extras-only", action="store_true",
+                        help="only the --threads / --whole-fit sections")
     args = parser.parse_args(argv)
     names = args.case or (["full-1M-16-16"] if args.quick else list(CASES))
     warnings.simplefilter("ignore")
@@ -237,6 +292,12 @@ def main(argv=None):
         f"numpy {np.__version__}, numba {numba.__version__}, scikit-learn "
         f"{sklearn.__version__}, fastgmm {fastgmm.__version__}"
     )
+    if args.extras_only:
+        if args.threads:
+            thread_scaling(["full-1M-16-16", "full-10M-4-4", "full-200k-64-32"], args.repeats)
+        if args.whole_fit:
+            whole_fit(range(5))
+        return
     limits = machine_limits()
     print(
         f"limits measured: {limits[0]:.1f} GFLOP/s (FMA), {limits[1]:.1f} GB/s read, "
@@ -258,6 +319,10 @@ def main(argv=None):
             f"{r['bound']:>8.4f} {r['fraction']:>7.0%}",
             flush=True,
         )
+    if args.threads:
+        thread_scaling(["full-1M-16-16", "full-10M-4-4", "full-200k-64-32"], args.repeats)
+    if args.whole_fit:
+        whole_fit(range(5))
 
 
 if __name__ == "__main__":

@@ -107,6 +107,11 @@ def initial_statistics(
     elif init_params == "random":
         resp_for = _uniform_responsibilities(source, random_state, n_components)
         shifts = np.tile(source.weighted_mean(), (n_components, 1))
+    elif hasattr(source, "weighted_choice") and source.sample_weight is not None:
+        # random_from_data, weighted, on a Dask array: drawn block-wise
+        indices = source.weighted_choice(random_state, n_components)
+        resp_for = _one_hot_indices(indices, n_components)
+        shifts = np.asarray(source.rows(indices), dtype=np.float64)
     else:  # "random_from_data"
         sample_weight = source.all_weights()
         p = None

@@ -90,6 +90,15 @@ def _block_score(block, params, covariance_type, what, n_components):
     return out
 
 
+def _block_top_keys(weights, seed, offset, size):
+    weights = np.asarray(weights, dtype=np.float64)
+    u = np.random.RandomState(seed).uniform(size=weights.shape[0])
+    with np.errstate(divide="ignore"):
+        keys = np.where(weights > 0, np.log(u) / weights, -np.inf)
+    top = np.argsort(-keys, kind="stable")[:size]
+    return keys[top], top + offset
+
+
 def _as_rows(block):
     block = np.asarray(block)
     if block.dtype not in (np.float32, np.float64):
@@ -156,15 +165,35 @@ class DaskSource:
             np.argsort(np.argsort(indices))
         ]
 
+    def all_weights(self):  # unweighted: nothing to gather
+        return None
+
     def weights_at(self, indices):
         return None if self.sample_weight is None else np.asarray(
             self.sample_weight[np.asarray(indices)].compute()
         )
 
-    def all_weights(self):
-        return None if self.sample_weight is None else np.asarray(
-            self.sample_weight.compute()
-        )
+    def weighted_choice(self, random_state, size):
+        """``size`` distinct rows drawn with probability proportional to weight,
+        without gathering the weights: each row gets the key log(u) / w
+        (Efraimidis-Spirakis), each block keeps its ``size`` largest, the
+        client keeps the ``size`` largest of those.  Zero weights never win.
+        """
+        d = self._dask
+        seed = int(random_state.randint(2**31 - 1))
+        parts = d.compute(*[
+            d.delayed(_block_top_keys)(w, (seed + int(off)) % 2**32, int(off), size)
+            for w, off in zip(self.weight_blocks, self.offsets)
+        ])
+        keys = np.concatenate([k for k, _ in parts])
+        rows = np.concatenate([r for _, r in parts])
+        best = np.argsort(-keys, kind="stable")[:size]
+        if keys[best[-1]] == -np.inf:
+            raise ValueError(
+                "init_params='random_from_data' needs at least n_components samples "
+                f"with non-zero weight for n_components = {size}."
+            )
+        return rows[best]
 
     def weighted_mean(self):
         d = self._dask

@@ -129,3 +129,17 @@ def test_dask_bad_input(client):
         GaussianMixture(2).fit(good, sample_weight=-np.ones(40))
     with pytest.raises(ValueError, match="expected"):
         GaussianMixture(2).fit(good, sample_weight=np.ones(39))
+
+
+def test_dask_weighted_random_from_data_picks_weighted_rows(client, data):
+    X, _ = data
+    w = np.zeros(len(X))
+    w[::50] = 1.0  # only every 50th row may be picked
+    gm = fit(da.from_array(X, chunks=(9_000, 3)), da.from_array(w, chunks=9_000),
+             n_components=4, init_params="random_from_data", random_state=0, max_iter=1)
+    from fastgmm.dask import DaskSource
+
+    source = DaskSource(da.from_array(X, chunks=(9_000, 3)), da.from_array(w, chunks=9_000))
+    picked = source.weighted_choice(np.random.RandomState(0), 4)
+    assert len(set(picked)) == 4 and np.all(picked % 50 == 0)
+    assert np.isfinite(gm.lower_bound_)
