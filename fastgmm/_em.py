@@ -61,6 +61,9 @@ class VerboseReporter:
             print("Initialization %d" % n_init)
         self._init_prev_time = self._iter_prev_time = time.time()
 
+    def iterations_begin(self):
+        pass  # sklearn's first "time lapse" includes the initialisation
+
     def iteration_end(self, n_iter, diff_ll, lower_bound):
         if n_iter % self.verbose_interval == 0:
             if self.verbose == 1:
@@ -139,6 +142,7 @@ def run_em(source, params, settings, lower_bound, reporter):
     lower_bounds = []
     iter_times = []
     converged = False
+    reporter.iterations_begin()
     for n_iter in range(1, settings.max_iter + 1):
         tic = time.perf_counter()
         previous = lower_bound

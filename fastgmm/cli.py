@@ -114,6 +114,9 @@ class ProgressReporter:
         self.init = n_init
         self.tic = self.last = time.perf_counter()
 
+    def iterations_begin(self):
+        self.last = time.perf_counter()  # time the iterations, not the init
+
     def iteration_end(self, n_iter, diff_ll, lower_bound):
         now = time.perf_counter()
         line = (
