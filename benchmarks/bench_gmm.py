@@ -11,7 +11,6 @@ import sys
 import tempfile
 import warnings
 
-import numpy as np
 
 from .common import fixed_start, mixture_data
 

@@ -126,15 +126,18 @@ def _best_time(fn, repeats=5):
     return min(times)
 
 
+def _read_rate():
+    x = np.ones(2**27)  # 1 GiB, far beyond the caches
+    return x.nbytes / _best_time(lambda: _read_kernel(x), 3) / 1e9
+
+
 def machine_limits():
     """Peak FMA GFLOP/s, read GB/s and exps/s with all threads, measured here."""
     a = np.random.default_rng(0).random(256)
     n_rep = 50_000
     t = _best_time(lambda: _fma_kernel(a, n_rep))
     gflops = 2 * 8 * a.size * n_rep * numba.get_num_threads() / t / 1e9
-    x = np.ones(2**27)  # 1 GiB
-    gbs = x.nbytes / _best_time(lambda: _read_kernel(x), 3) / 1e9
-    del x
+    gbs = _read_rate()
     e = -np.random.default_rng(1).random(2**24) * 50
     exps = e.size / _best_time(lambda: _exp_kernel(e), 3)
     return gflops, gbs, exps

@@ -22,7 +22,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import warnings
 
