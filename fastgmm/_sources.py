@@ -138,7 +138,10 @@ class ArraySource:
         self.in_place = (
             isinstance(X, np.ndarray) and X.flags.c_contiguous and dtype == self.dtype
         )
-        self._span = _memmap_span(X) if isinstance(X, np.memmap) else None
+        # Pages of a shared or read-only map can be dropped after each chunk;
+        # those of a copy-on-write map ('c') may hold the user's edits: keep.
+        releasable = isinstance(X, np.memmap) and getattr(X, "mode", "c") in ("r", "r+", "w+")
+        self._span = _memmap_span(X) if releasable else None
         if sample_weight is None:
             self.sample_weight = np.empty(0)
             self.sum_weight = float(self.n_samples)

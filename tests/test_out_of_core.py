@@ -232,3 +232,16 @@ def test_partial_fit_after_fit_starts_from_the_fit():
     means = gm.means_.copy()
     gm.partial_fit(X[:500])
     assert np.abs(gm.means_ - means).max() < 0.5
+
+
+def test_copy_on_write_memmap_edits_are_kept(tmp_path):
+    """No lost data: a 'c' map's in-memory edits survive a chunked fit."""
+    X, _ = make_mixture(30_000, 2, 2, seed=12)
+    np.save(tmp_path / "X.npy", X)
+    mm = np.load(tmp_path / "X.npy", mmap_mode="c")
+    mm[:10_000] += 100.0  # edits live only in this process's private pages
+    expected = np.array(mm)
+    gm = GaussianMixture(2, random_state=0, chunk_size=1000).fit(mm)
+    assert_array_equal(np.asarray(mm), expected)
+    ref = GaussianMixture(2, random_state=0, chunk_size=1000).fit(expected)
+    assert_allclose(gm.means_, ref.means_, rtol=1e-12)
