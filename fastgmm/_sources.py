@@ -33,7 +33,10 @@ def wave_blocks(covariance_type, n_components, n_features):
     """
     n_scatter = math.prod(scatter_shape(covariance_type, n_components, n_features))
     per_block = 8 * (n_components * (1 + n_features) + n_scatter + 1)
-    return int(min(MAX_WAVE_BLOCKS, max(1, PARTIALS_BUDGET_BYTES // per_block)))
+    blocks = int(min(MAX_WAVE_BLOCKS, max(1, PARTIALS_BUDGET_BYTES // per_block)))
+    # An even number splits evenly over 2 (and 4, ...) threads: 15 blocks on
+    # 2 threads would leave one idle for a fifteenth of every wave.
+    return blocks - blocks % 2 if blocks > 1 else blocks
 
 
 def _pad_features(a, n_axes=1):
