@@ -58,17 +58,16 @@ def _one_hot_nearest(centers, n_components):
     return resp_for
 
 
-def _distinct_rows(random_state, n_samples, size, p=None):
-    """``size`` distinct row indices, sorted; O(size) memory for large n."""
-    if p is not None:
-        return np.sort(random_state.choice(n_samples, size=size, replace=False, p=p))
+def _distinct_rows(random_state, n_samples, size):
+    """``size`` distinct row indices, sorted; O(size) memory for large n.
+
+    (RandomState.choice without replacement permutes all n_samples.)
+    """
     chosen = np.unique(random_state.randint(0, n_samples, size=size))
-    while chosen.size < size:
+    while chosen.size < size:  # each round draws only what is missing
         more = random_state.randint(0, n_samples, size=size - chosen.size)
         chosen = np.unique(np.concatenate([chosen, more]))
-    return chosen[:size] if chosen.size == size else np.sort(
-        random_state.permutation(chosen)[:size]
-    )
+    return chosen
 
 
 def initial_statistics(

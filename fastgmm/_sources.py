@@ -94,14 +94,9 @@ def is_row_blocked(X):
     shape, dtype = getattr(X, "shape", None), getattr(X, "dtype", None)
     if shape is None or dtype is None or type(X).__module__.startswith(("pandas", "dask")):
         return False
-    try:
-        from scipy.sparse import issparse
+    from scipy.sparse import issparse
 
-        if issparse(X):
-            return False
-    except ImportError:  # pragma: no cover
-        pass
-    return len(shape) == 2
+    return not issparse(X) and len(shape) == 2
 
 
 def _memmap_span(X):

@@ -39,6 +39,19 @@ def random_start(X, n_components, covariance_type, seed=0):
     return dict(weights_init=weights, means_init=means, precisions_init=precisions)
 
 
+def quiet_fit(X, sample_weight=None, **params):
+    """fastgmm.GaussianMixture(**params).fit(X), ConvergenceWarning silenced."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from fastgmm import GaussianMixture
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return GaussianMixture(**params).fit(X, sample_weight=sample_weight)
+
+
 @pytest.fixture
 def small_grid(monkeypatch):
     """Shrink the block grid so small data spans several blocks and waves."""

@@ -101,6 +101,20 @@ def em_step(X, sample_weight, weights, means, covariances, covariance_type, reg_
     return np.dot(w, lse) / w.sum(), m_step(X, resp, sample_weight, reg_covar, covariance_type)
 
 
+def em_run(X, sample_weight, start, covariance_type, n_iter, reg_covar=1e-6):
+    """n_iter reference EM iterations from a ``*_init`` start (sklearn's names).
+
+    Returns (lower bounds per iteration, (weights, means, covariances)).
+    """
+    params = (start["weights_init"], start["means_init"],
+              precisions(start["precisions_init"], covariance_type))
+    bounds = []
+    for _ in range(n_iter):
+        ll, params = em_step(X, sample_weight, *params, covariance_type, reg_covar)
+        bounds.append(ll)
+    return bounds, params
+
+
 def precisions(covariances, covariance_type):
     if covariance_type in ("full", "tied"):
         return np.linalg.inv(covariances)

@@ -9,8 +9,8 @@ import warnings
 import numpy as np
 import pytest
 from conftest import COVARIANCE_TYPES, random_start
+from conftest import quiet_fit as fit
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.exceptions import ConvergenceWarning
 
 from fastgmm import GaussianMixture
 from fastgmm.datasets import make_gaussian_mixture
@@ -40,10 +40,6 @@ def data():
     return X, w
 
 
-def fit(X, sample_weight=None, **params):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return GaussianMixture(**params).fit(X, sample_weight=sample_weight)
 
 
 def assert_close_fits(a, b, rtol=1e-10):

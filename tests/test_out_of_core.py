@@ -4,13 +4,11 @@ import json
 import subprocess
 import sys
 import textwrap
-import warnings
 
 import numpy as np
 import pytest
-from conftest import COVARIANCE_TYPES, make_mixture, random_start
+from conftest import COVARIANCE_TYPES, make_mixture, quiet_fit, random_start
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.exceptions import ConvergenceWarning
 
 from fastgmm import GaussianMixture
 from fastgmm.datasets import make_gaussian_mixture
@@ -18,10 +16,6 @@ from fastgmm.datasets import make_gaussian_mixture
 ATTRIBUTES = ["weights_", "means_", "covariances_", "precisions_cholesky_"]
 
 
-def quiet_fit(X, **params):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return GaussianMixture(**params).fit(X)
 
 
 class RowBlocks:

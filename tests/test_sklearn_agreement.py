@@ -72,14 +72,9 @@ def test_far_from_origin_matches_two_pass_reference(covariance_type):
         warnings.simplefilter("ignore", ConvergenceWarning)
         ours.fit(X)
 
-    weights, means = start["weights_init"], start["means_init"]
-    covariances = reference.precisions(start["precisions_init"], covariance_type)
-    lower_bounds = []
-    for _ in range(5):
-        ll, (weights, means, covariances) = reference.em_step(
-            X, None, weights, means, covariances, covariance_type, 1e-6
-        )
-        lower_bounds.append(ll)
+    lower_bounds, (weights, means, covariances) = reference.em_run(
+        X, None, start, covariance_type, 5
+    )
     assert_allclose(ours.lower_bounds_, lower_bounds, rtol=1e-10)
     assert_allclose(ours.weights_, weights, rtol=1e-10)
     assert_allclose(ours.means_, means, rtol=1e-12)

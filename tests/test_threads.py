@@ -1,24 +1,19 @@
 """Determinism across thread counts, and fits running at the same time."""
 
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 import pytest
 from conftest import COVARIANCE_TYPES, make_mixture
+from conftest import quiet_fit as fitted
 from numpy.testing import assert_array_equal
-from sklearn.exceptions import ConvergenceWarning
 
 from fastgmm import GaussianMixture
 
 ATTRIBUTES = ["weights_", "means_", "covariances_", "precisions_cholesky_"]
 
 
-def fitted(X, **params):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return GaussianMixture(**params).fit(X)
 
 
 def assert_bitwise_equal(a, b):
