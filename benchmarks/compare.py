@@ -41,6 +41,7 @@ CASES = {
     "full-1M-16-16-f32": ("full", 1_000_000, 16, 16, "float32"),
     "full-1M-2-8-f32": ("full", 1_000_000, 2, 8, "float32"),
     "diag-1M-16-16-f32": ("diag", 1_000_000, 16, 16, "float32"),
+    "full-200k-64-32-f32": ("full", 200_000, 64, 32, "float32"),
 }
 
 
@@ -68,26 +69,29 @@ def work_per_iteration(covariance_type, n, d, k, itemsize):
 
 
 @njit(parallel=True, fastmath=True, cache=False)
-def _fma_kernel(x, n_rep):
+def _fma_kernel(x, c, n_rep):
     # Eight independent FMA chains per element of an L1-resident array: one
     # load feeds eight FMAs, so the FMA units, not the loads, set the pace.
-    # (LLVM emits 256-bit vectors for Numba code on AVX-512 CPUs too, so this
-    # is the peak Numba code can reach here.)
+    # The factors c[:8] and the zero c[8] have x's dtype, so a float32 x
+    # measures float32 FMAs (twice as many per vector).  (LLVM emits 256-bit
+    # vectors for Numba code on AVX-512 CPUs too, so this is the peak Numba
+    # code can reach here.)
     n_threads = numba.get_num_threads()
     out = np.zeros(n_threads)
+    c0, c1, c2, c3, c4, c5, c6, c7 = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
     for t in prange(n_threads):
-        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = c[8]
         for _ in range(n_rep):
             for i in range(x.shape[0]):
                 v = x[i]
-                s0 += v * 1.0000001
-                s1 += v * 0.9999999
-                s2 += v * 1.0000002
-                s3 += v * 0.9999998
-                s4 += v * 1.0000003
-                s5 += v * 0.9999997
-                s6 += v * 1.0000004
-                s7 += v * 0.9999996
+                s0 += v * c0
+                s1 += v * c1
+                s2 += v * c2
+                s3 += v * c3
+                s4 += v * c4
+                s5 += v * c5
+                s6 += v * c6
+                s7 += v * c7
         out[t] = s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7
     return out.sum()
 
@@ -131,12 +135,19 @@ def _read_rate():
     return x.nbytes / _best_time(lambda: _read_kernel(x), 3) / 1e9
 
 
-def machine_limits():
-    """Peak FMA GFLOP/s, read GB/s and exps/s with all threads, measured here."""
-    a = np.random.default_rng(0).random(256)
+def _fma_rate(dtype):
+    a = np.random.default_rng(0).random(256).astype(dtype)
+    c = np.array([1.0000001, 0.9999999, 1.0000002, 0.9999998,
+                  1.0000003, 0.9999997, 1.0000004, 0.9999996, 0.0], dtype=dtype)
     n_rep = 50_000
-    t = _best_time(lambda: _fma_kernel(a, n_rep))
-    gflops = 2 * 8 * a.size * n_rep * numba.get_num_threads() / t / 1e9
+    t = _best_time(lambda: _fma_kernel(a, c, n_rep))
+    return 2 * 8 * a.size * n_rep * numba.get_num_threads() / t / 1e9
+
+
+def machine_limits():
+    """Peak FMA GFLOP/s (float64 and float32), read GB/s and exps/s with all
+    threads, measured here."""
+    gflops = {"float64": _fma_rate(np.float64), "float32": _fma_rate(np.float32)}
     gbs = _read_rate()
     e = -np.random.default_rng(1).random(2**24) * 50
     exps = e.size / _best_time(lambda: _exp_kernel(e), 3)
@@ -211,7 +222,10 @@ def run_case(name, limits, repeats, sk_repeats, skip_sklearn):
 
     gflops_peak, gbs_peak, exps_peak = limits
     flops, exps, nbytes = work_per_iteration(covariance_type, n, d, k, X.itemsize)
-    bound = max(flops / (gflops_peak * 1e9), exps / exps_peak, nbytes / (gbs_peak * 1e9))
+    # float32 distances and moments run at the float32 FMA rate (exp, log and
+    # the per-(point, component) float64 work do not, so this bound is
+    # optimistic for float32)
+    bound = max(flops / (gflops_peak[dtype] * 1e9), exps / exps_peak, nbytes / (gbs_peak * 1e9))
     return dict(
         name=name, ours=ours, theirs=theirs, ratio=theirs / ours,
         our_peak=our_peak, their_peak=their_peak, input=X.nbytes,
@@ -303,7 +317,8 @@ def main(argv=None):
         return
     limits = machine_limits()
     print(
-        f"limits measured: {limits[0]:.1f} GFLOP/s (FMA), {limits[1]:.1f} GB/s read, "
+        f"limits measured: {limits[0]['float64']:.1f} GFLOP/s float64 FMA, "
+        f"{limits[0]['float32']:.1f} float32, {limits[1]:.1f} GB/s read, "
         f"{limits[2] / 1e6:.0f} M exp/s"
     )
     header = (
@@ -313,8 +328,11 @@ def main(argv=None):
     )
     print(header)
     print("-" * len(header))
+    results = {}
     for name in names:
-        r = run_case(name, limits, args.repeats, args.sklearn_repeats, args.no_sklearn)
+        r = results[name] = run_case(
+            name, limits, args.repeats, args.sklearn_repeats, args.no_sklearn
+        )
         print(
             f"{r['name']:<20} {r['ours']:>12.4f} {r['theirs']:>12.4f} {r['ratio']:>6.1f}x "
             f"{r['our_peak'] / 1e6:>10.1f} {r['their_peak'] / 1e6:>10.1f} "
@@ -322,6 +340,12 @@ def main(argv=None):
             f"{r['bound']:>8.4f} {r['fraction']:>7.0%}",
             flush=True,
         )
+    pairs = [(n[: -len("-f32")], n) for n in results if n.endswith("-f32")]
+    pairs = [(a, b) for a, b in pairs if a in results]
+    if pairs:
+        print("float32 vs float64, fastgmm s/it: " + ", ".join(
+            f"{a} {results[a]['ours'] / results[b]['ours']:.2f}x" for a, b in pairs
+        ))
     if args.threads:
         thread_scaling(["full-1M-16-16", "full-10M-4-4", "full-200k-64-32"], args.repeats)
     if args.whole_fit:

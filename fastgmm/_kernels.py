@@ -7,7 +7,7 @@ for each:
   statistics.  Rows are cut into blocks of ``block_rows``; block ``b`` writes
   its partial statistics into ``part_*[b]`` and the caller adds them up in
   block order.  Which thread runs which block never changes a bit of the
-  result.  Within a block, rows go a tile at a time through float64 scratch
+  result.  Within a block, rows go a tile at a time through scratch
   laid out features x points (see ``_load_tile``).
 * ``_score_<type>``: the same log-probabilities with accumulation switched
   off, writing per-row outputs (log-likelihood, label or responsibilities).
@@ -26,8 +26,11 @@ inner product runs over contiguous memory.
 Scatter statistics are kept packed: the upper triangle of a symmetric
 ``d x d`` matrix, row by row, ``d (d + 1) / 2`` numbers.
 
-Statistics are accumulated in float64 for float32 input too; the input is
-read in place, whatever its dtype.
+Precision follows the input, read in place.  Distances (``y`` and ``|y|^2``)
+and the moment products are computed in the input's dtype: float32 input
+runs twice as many points per vector instruction.  Log-probabilities,
+exp/log, responsibilities and ``N_k`` are float64 always, and every tile's
+moment sums are added into float64 accumulators.
 """
 
 import math
@@ -37,6 +40,8 @@ from contextlib import contextmanager
 import numba
 import numpy as np
 from numba import njit, prange
+from numba.extending import overload
+from numba.np.numpy_support import as_dtype
 
 from ._config import NUMBA_CACHE
 
@@ -56,6 +61,42 @@ _PARALLEL = dict(cache=NUMBA_CACHE, nogil=True, fastmath=_FASTMATH, parallel=Tru
 # subnormal range costs ~100 cycles a time, which made well-separated data
 # (where most responsibilities are e^-1000) several times slower to fit.
 _LOG_FLOOR = -600.0
+
+
+def _zero_of(a):
+    """0 in ``a``'s dtype: sums over a tile's points run in the tile's
+    precision (a float64 literal would widen them)."""
+    return a.dtype.type(0)
+
+
+@overload(_zero_of)
+def _zero_of_jit(a):
+    scalar = as_dtype(a.dtype).type
+
+    def impl(a):
+        return scalar(0)
+
+    return impl
+
+
+def _flush_below(a):
+    """Responsibilities below this are dropped from ``a``'s moment sums."""
+    return 0.0
+
+
+@overload(_flush_below)
+def _flush_below_jit(a):
+    # float32: r < 2^-64 is no part of any sum a float32 result can show (it
+    # is 2^-40 of float32's resolution), but r (x - c) (x - c) would reach
+    # float32's subnormal range (below 1.2e-38), where every operation costs
+    # ~100 cycles: far-off components made a pass 2x slower.  float64 keeps
+    # every r the exp gives (its floor is e^-600, see _exp_floored).
+    tiny = 2.0**-64 if as_dtype(a.dtype) == np.float32 else 0.0
+
+    def impl(a):
+        return tiny
+
+    return impl
 
 
 _LOG2E = 1.4426950408889634
@@ -102,7 +143,7 @@ def _exp_floored(x, bits):
 # Tiles
 #
 # A block's rows are processed a tile at a time.  A tile is copied transposed,
-# features x points, into float64 scratch: every inner loop then runs over
+# features x points, into scratch of the input's dtype: every inner loop runs over
 # contiguous points, which LLVM vectorises.  A ragged last tile is padded with
 # copies of its first row at weight zero; a zero weight contributes exactly
 # nothing, so padding never changes a statistic.
@@ -272,8 +313,8 @@ def _add_scatter(xt, r, shift, sums, full):
         c1 = shift[tb + 1]
         c2 = shift[tb + 2]
         c3 = shift[tb + 3]
-        a0 = a1 = a2 = a3 = 0.0
-        s00 = s01 = s02 = s03 = s11 = s12 = s13 = s22 = s23 = s33 = 0.0
+        a0 = a1 = a2 = a3 = _zero_of(xt)
+        s00 = s01 = s02 = s03 = s11 = s12 = s13 = s22 = s23 = s33 = _zero_of(xt)
         for i in range(tile):
             e0 = xt[tb, i] - c0
             e1 = xt[tb + 1, i] - c1
@@ -328,8 +369,8 @@ def _add_scatter_block(xt, r, shift, tb, ub, full):
     u1 = shift[ub + 1]
     u2 = shift[ub + 2]
     u3 = shift[ub + 3]
-    s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
-    s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
+    s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = _zero_of(xt)
+    s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = _zero_of(xt)
     for i in range(tile):
         ri = r[i]
         q0 = ri * (xt[tb, i] - c0)
@@ -379,7 +420,7 @@ def _add_sums(xt, r, shift, sums):
     # sums (d,) += sum_i r_i (x_i - c)
     for t in range(sums.shape[0]):
         c = shift[t]
-        total = 0.0
+        total = _zero_of(xt)
         for i in range(xt.shape[1]):
             total += r[i] * (xt[t, i] - c)
         sums[t] += total
@@ -427,7 +468,7 @@ def _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp):
 
 
 @njit(**_SERIAL)
-def _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, logp):
+def _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, sq, logp):
     # U^T (x - mu_k) = U^T (x - c) - U^T (mu_k - c): the triangular product is
     # done once per tile, each component then costs O(d).  Centring on c (the
     # mixture mean) keeps both terms small for data far from the origin.
@@ -436,30 +477,34 @@ def _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, logp):
     for jb in range(0, d4, 4):
         _lower_rows(xt, center, lower, jb, y, jb)
     for k in range(n_components):
-        ln = log_norm[k]
         for i in range(tile):
-            logp[k, i] = ln
+            sq[i] = 0.0
         for j in range(d4):
             m = lower_means[k, j]
             for i in range(tile):
                 v = y[j, i] - m
-                logp[k, i] -= 0.5 * v * v
+                sq[i] += v * v
+        ln = log_norm[k]
+        for i in range(tile):
+            logp[k, i] = ln - 0.5 * sq[i]
 
 
 @njit(**_SERIAL)
-def _tile_log_prob_diag(xt, means, prec_chol, log_norm, logp):
+def _tile_log_prob_diag(xt, means, prec_chol, log_norm, sq, logp):
     n_components, n_features = means.shape
     tile = xt.shape[1]
     for k in range(n_components):
-        ln = log_norm[k]
         for i in range(tile):
-            logp[k, i] = ln
+            sq[i] = 0.0
         for t in range(n_features):
             mu = means[k, t]
             p = prec_chol[k, t]
             for i in range(tile):
                 v = (xt[t, i] - mu) * p
-                logp[k, i] -= 0.5 * v * v
+                sq[i] += v * v
+        ln = log_norm[k]
+        for i in range(tile):
+            logp[k, i] = ln - 0.5 * sq[i]
 
 
 @njit(**_SERIAL)
@@ -486,20 +531,35 @@ def _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp):
 # Full and tied add into a block's padded accumulators nk4 (K,), sums4
 # (K, d4) and full (K | 1, d4, d4), packed once per block (``_pack``); diag
 # and spherical add straight into the block's partial statistics.
+#
+# r is float64; nk is summed from it.  The moment sums take a copy of one
+# component's r in the tile's dtype (``rt``): for float32 input the products
+# and the sums over a tile's points (at most a tile of terms, split over the
+# vector lanes) are float32, and every tile's sums are added into the
+# block's float64 accumulators.
 
 
 @njit(**_SERIAL)
-def _tile_stats_full(xt, r, shifts, nk4, sums4, full):
+def _copy_row(r, k, rt):
+    tiny = _flush_below(rt)
+    for i in range(rt.shape[0]):
+        v = r[k, i]
+        rt[i] = v if v >= tiny else 0.0
+
+
+@njit(**_SERIAL)
+def _tile_stats_full(xt, r, shifts, nk4, sums4, full, rt):
     for k in range(shifts.shape[0]):
         total = _component_total(r, k)
         if total == 0.0:
             continue
         nk4[k] += total
-        _add_scatter(xt, r[k], shifts[k], sums4[k], full[k])
+        _copy_row(r, k, rt)
+        _add_scatter(xt, rt, shifts[k], sums4[k], full[k])
 
 
 @njit(**_SERIAL)
-def _tile_stats_tied(xt, r, wt, center, nk4, sums4, full, spare):
+def _tile_stats_tied(xt, r, wt, center, nk4, sums4, full, spare, rt):
     # All components share the shift c, so sum_k r_k (x-c)(x-c)^T is one
     # outer product per row weighted by w (the r_k of a row add up to one).
     for k in range(r.shape[0]):
@@ -507,12 +567,15 @@ def _tile_stats_tied(xt, r, wt, center, nk4, sums4, full, spare):
         if total == 0.0:
             continue
         nk4[k] += total
-        _add_sums(xt, r[k], center, sums4[k])
-    _add_scatter(xt, wt, center, spare, full[0])
+        _copy_row(r, k, rt)
+        _add_sums(xt, rt, center, sums4[k])
+    for i in range(rt.shape[0]):
+        rt[i] = wt[i]
+    _add_scatter(xt, rt, center, spare, full[0])
 
 
 @njit(**_SERIAL)
-def _tile_stats_diag(xt, r, shifts, nk, sums, scatter):
+def _tile_stats_diag(xt, r, shifts, nk, sums, scatter, rt):
     n_components, n_features = shifts.shape
     tile = xt.shape[1]
     for k in range(n_components):
@@ -520,13 +583,13 @@ def _tile_stats_diag(xt, r, shifts, nk, sums, scatter):
         if total == 0.0:
             continue
         nk[k] += total
+        _copy_row(r, k, rt)
         for t in range(n_features):
             c = shifts[k, t]
-            s1 = 0.0
-            s2 = 0.0
+            s1 = s2 = _zero_of(xt)
             for i in range(tile):
                 v = xt[t, i] - c
-                rv = r[k, i] * v
+                rv = rt[i] * v
                 s1 += rv
                 s2 += rv * v
             sums[k, t] += s1
@@ -534,7 +597,7 @@ def _tile_stats_diag(xt, r, shifts, nk, sums, scatter):
 
 
 @njit(**_SERIAL)
-def _tile_stats_spherical(xt, r, shifts, nk, sums, scatter):
+def _tile_stats_spherical(xt, r, shifts, nk, sums, scatter, rt):
     n_components, n_features = shifts.shape
     tile = xt.shape[1]
     for k in range(n_components):
@@ -542,16 +605,18 @@ def _tile_stats_spherical(xt, r, shifts, nk, sums, scatter):
         if total == 0.0:
             continue
         nk[k] += total
+        _copy_row(r, k, rt)
         s2 = 0.0
         for t in range(n_features):
             c = shifts[k, t]
-            s1 = 0.0
+            s1 = q = _zero_of(xt)
             for i in range(tile):
                 v = xt[t, i] - c
-                rv = r[k, i] * v
+                rv = rt[i] * v
                 s1 += rv
-                s2 += rv * v
+                q += rv * v
             sums[k, t] += s1
+            s2 += q
         scatter[k, 0] += s2
 
 
@@ -578,11 +643,13 @@ def _accumulate_full(
     n_components, d4 = means.shape
     n_blocks = (n_samples + block_rows - 1) // block_rows
     for b in prange(n_blocks):
-        xt = np.zeros((d4, tile))
+        xt = np.zeros((d4, tile), X.dtype)
         wt = np.empty(tile)
-        ybuf = np.empty((4, tile))
-        sq = np.empty(tile)
+        ybuf = np.empty((4, tile), X.dtype)
+        sq = np.empty(tile, X.dtype)
+        rt = np.empty(tile, X.dtype)
         lse = np.empty(tile)
+        total = np.empty(tile)
         bits = np.empty(tile, dtype=np.int64)
         logp = np.empty((n_components, tile))
         nk4 = np.zeros(n_components)
@@ -593,8 +660,8 @@ def _accumulate_full(
         for start in range(b * block_rows, stop, tile):
             _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
             _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp)
-            ll += _tile_responsibilities(logp, wt, lse, sq, bits)
-            _tile_stats_full(xt, logp, means, nk4, sums4, full)
+            ll += _tile_responsibilities(logp, wt, lse, total, bits)
+            _tile_stats_full(xt, logp, means, nk4, sums4, full, rt)
         _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])
         part_ll[b] = ll
 
@@ -608,9 +675,11 @@ def _accumulate_tied(
     n_components, d4 = lower_means.shape
     n_blocks = (n_samples + block_rows - 1) // block_rows
     for b in prange(n_blocks):
-        xt = np.zeros((d4, tile))
+        xt = np.zeros((d4, tile), X.dtype)
         wt = np.empty(tile)
-        y = np.empty((d4, tile))
+        y = np.empty((d4, tile), X.dtype)
+        sq = np.empty(tile, X.dtype)
+        rt = np.empty(tile, X.dtype)
         lse = np.empty(tile)
         bits = np.empty(tile, dtype=np.int64)
         total = np.empty(tile)
@@ -623,9 +692,9 @@ def _accumulate_tied(
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):
             _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
-            _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, logp)
+            _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, sq, logp)
             ll += _tile_responsibilities(logp, wt, lse, total, bits)
-            _tile_stats_tied(xt, logp, wt, center, nk4, sums4, full, spare)
+            _tile_stats_tied(xt, logp, wt, center, nk4, sums4, full, spare, rt)
         _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])
         part_ll[b] = ll
 
@@ -643,8 +712,10 @@ def _accumulate_diag(
         nk[:] = 0.0
         sums[:] = 0.0
         scatter[:] = 0.0
-        xt = np.empty((n_features, tile))
+        xt = np.empty((n_features, tile), X.dtype)
         wt = np.empty(tile)
+        sq = np.empty(tile, X.dtype)
+        rt = np.empty(tile, X.dtype)
         lse = np.empty(tile)
         bits = np.empty(tile, dtype=np.int64)
         total = np.empty(tile)
@@ -653,9 +724,9 @@ def _accumulate_diag(
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):
             _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
-            _tile_log_prob_diag(xt, means, prec_chol, log_norm, logp)
+            _tile_log_prob_diag(xt, means, prec_chol, log_norm, sq, logp)
             ll += _tile_responsibilities(logp, wt, lse, total, bits)
-            _tile_stats_diag(xt, logp, means, nk, sums, scatter)
+            _tile_stats_diag(xt, logp, means, nk, sums, scatter, rt)
         part_ll[b] = ll
 
 
@@ -672,10 +743,12 @@ def _accumulate_spherical(
         nk[:] = 0.0
         sums[:] = 0.0
         scatter[:] = 0.0
-        xt = np.empty((n_features, tile))
+        xt = np.empty((n_features, tile), X.dtype)
         wt = np.empty(tile)
-        sq = np.empty(tile)
+        sq = np.empty(tile, X.dtype)
+        rt = np.empty(tile, X.dtype)
         lse = np.empty(tile)
+        total = np.empty(tile)
         bits = np.empty(tile, dtype=np.int64)
         logp = np.empty((n_components, tile))
         ll = 0.0
@@ -683,8 +756,8 @@ def _accumulate_spherical(
         for start in range(b * block_rows, stop, tile):
             _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
             _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp)
-            ll += _tile_responsibilities(logp, wt, lse, sq, bits)
-            _tile_stats_spherical(xt, logp, means, nk, sums, scatter)
+            ll += _tile_responsibilities(logp, wt, lse, total, bits)
+            _tile_stats_spherical(xt, logp, means, nk, sums, scatter, rt)
         part_ll[b] = ll
 
 
@@ -715,8 +788,9 @@ def _accumulate_resp(
         nk[:] = 0.0
         sums[:] = 0.0
         scatter[:] = 0.0
-        xt = np.zeros((d4, tile))
+        xt = np.zeros((d4, tile), X.dtype)
         wt = np.empty(tile)
+        rt = np.empty(tile, X.dtype)
         r = np.empty((n_components, tile))
         nk4 = np.zeros(n_components)
         sums4 = np.zeros((n_components, d4))
@@ -729,14 +803,16 @@ def _accumulate_resp(
                 for k in range(n_components):
                     r[k, i] = wt[i] * resp[start + i, k] if wt[i] != 0.0 else 0.0
             if kind == 0:
-                _tile_stats_full(xt, r, shifts, nk4, sums4, full)
+                _tile_stats_full(xt, r, shifts, nk4, sums4, full, rt)
             elif kind == 1:
-                _tile_stats_tied(xt, r, wt, shifts[0], nk4, sums4, full, spare)
+                _tile_stats_tied(xt, r, wt, shifts[0], nk4, sums4, full, spare, rt)
             elif kind == 2:
-                _tile_stats_diag(xt[:n_features], r, shifts[:, :n_features], nk, sums, scatter)
+                _tile_stats_diag(
+                    xt[:n_features], r, shifts[:, :n_features], nk, sums, scatter, rt
+                )
             else:
                 _tile_stats_spherical(
-                    xt[:n_features], r, shifts[:, :n_features], nk, sums, scatter
+                    xt[:n_features], r, shifts[:, :n_features], nk, sums, scatter, rt
                 )
         if kind <= 1:
             _pack(full, sums4, nk4, nk, sums, scatter)
@@ -784,11 +860,12 @@ def _score_full(X, means, lower, log_norm, block_rows, tile, out_logp, out_lse, 
     n_blocks = (n_samples + block_rows - 1) // block_rows
     no_weights = np.empty(0)
     for b in prange(n_blocks):
-        xt = np.zeros((d4, tile))
+        xt = np.zeros((d4, tile), X.dtype)
         wt = np.empty(tile)
-        ybuf = np.empty((4, tile))
-        sq = np.empty(tile)
+        ybuf = np.empty((4, tile), X.dtype)
+        sq = np.empty(tile, X.dtype)
         lse = np.empty(tile)
+        total = np.empty(tile)
         bits = np.empty(tile, dtype=np.int64)
         logp = np.empty((n_components, tile))
         stop = min((b + 1) * block_rows, n_samples)
@@ -796,7 +873,7 @@ def _score_full(X, means, lower, log_norm, block_rows, tile, out_logp, out_lse, 
             end = min(start + tile, stop)
             _load_tile(X, no_weights, start, end, xt, wt)
             _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp)
-            _write_tile(start, end, logp, lse, sq, bits, out_logp, out_lse, out_labels, out_resp)
+            _write_tile(start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp)
 
 
 @njit(**_PARALLEL)
@@ -809,9 +886,10 @@ def _score_tied(
     n_blocks = (n_samples + block_rows - 1) // block_rows
     no_weights = np.empty(0)
     for b in prange(n_blocks):
-        xt = np.zeros((d4, tile))
+        xt = np.zeros((d4, tile), X.dtype)
         wt = np.empty(tile)
-        y = np.empty((d4, tile))
+        y = np.empty((d4, tile), X.dtype)
+        sq = np.empty(tile, X.dtype)
         lse = np.empty(tile)
         bits = np.empty(tile, dtype=np.int64)
         total = np.empty(tile)
@@ -820,7 +898,7 @@ def _score_tied(
         for start in range(b * block_rows, stop, tile):
             end = min(start + tile, stop)
             _load_tile(X, no_weights, start, end, xt, wt)
-            _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, logp)
+            _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, sq, logp)
             _write_tile(start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp)
 
 
@@ -831,8 +909,9 @@ def _score_diag(X, means, prec_chol, log_norm, block_rows, tile, out_logp, out_l
     n_blocks = (n_samples + block_rows - 1) // block_rows
     no_weights = np.empty(0)
     for b in prange(n_blocks):
-        xt = np.empty((n_features, tile))
+        xt = np.empty((n_features, tile), X.dtype)
         wt = np.empty(tile)
+        sq = np.empty(tile, X.dtype)
         lse = np.empty(tile)
         bits = np.empty(tile, dtype=np.int64)
         total = np.empty(tile)
@@ -841,7 +920,7 @@ def _score_diag(X, means, prec_chol, log_norm, block_rows, tile, out_logp, out_l
         for start in range(b * block_rows, stop, tile):
             end = min(start + tile, stop)
             _load_tile(X, no_weights, start, end, xt, wt)
-            _tile_log_prob_diag(xt, means, prec_chol, log_norm, logp)
+            _tile_log_prob_diag(xt, means, prec_chol, log_norm, sq, logp)
             _write_tile(start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp)
 
 
@@ -854,10 +933,11 @@ def _score_spherical(
     n_blocks = (n_samples + block_rows - 1) // block_rows
     no_weights = np.empty(0)
     for b in prange(n_blocks):
-        xt = np.empty((n_features, tile))
+        xt = np.empty((n_features, tile), X.dtype)
         wt = np.empty(tile)
-        sq = np.empty(tile)
+        sq = np.empty(tile, X.dtype)
         lse = np.empty(tile)
+        total = np.empty(tile)
         bits = np.empty(tile, dtype=np.int64)
         logp = np.empty((n_components, tile))
         stop = min((b + 1) * block_rows, n_samples)
@@ -865,7 +945,7 @@ def _score_spherical(
             end = min(start + tile, stop)
             _load_tile(X, no_weights, start, end, xt, wt)
             _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp)
-            _write_tile(start, end, logp, lse, sq, bits, out_logp, out_lse, out_labels, out_resp)
+            _write_tile(start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp)
 
 
 ACCUMULATE = {

@@ -39,7 +39,7 @@ def wave_blocks(covariance_type, n_components, n_features):
     return blocks - blocks % 2 if blocks > 1 else blocks
 
 
-def _pad_features(a, n_axes=1):
+def _pad_features(a, n_axes=1, dtype=np.float64):
     """Zero-pad the last ``n_axes`` axes (of size n_features) to a multiple of 4.
 
     Full and tied kernels work on blocks of four features; zeros in the padded
@@ -48,11 +48,30 @@ def _pad_features(a, n_axes=1):
     n_features = a.shape[-1]
     extra = -(-n_features // 4) * 4 - n_features
     width = [(0, 0)] * (a.ndim - n_axes) + [(0, extra)] * n_axes
-    return np.ascontiguousarray(np.pad(a, width) if extra else a, dtype=np.float64)
+    return np.ascontiguousarray(np.pad(a, width) if extra else a, dtype=dtype)
 
 
-def kernel_parameters(params, covariance_type):
+def _read_only(a):
+    """A read-only view of ``a``, as every kernel takes its inputs.
+
+    Numba compiles a kernel once for writable and once for read-only arrays
+    (a memory map, a frozen array), and the two compilations may vectorise
+    the float32 sums differently.  Handing every kernel read-only views
+    gives one compilation, hence bitwise the same result for the same rows
+    whatever array holds them (and half the compile time).
+    """
+    view = a.view(np.ndarray)
+    view.flags.writeable = False
+    return view
+
+
+def kernel_parameters(params, covariance_type, dtype=np.float64):
     """The arrays the kernels take for ``params``, and the shifts c_k.
+
+    ``dtype`` is the data's: the kernels compute distances in it, so means
+    and precision factors are handed over rounded to it (``log_norm`` stays
+    float64).  The shifts returned are those the kernels use, rounded means
+    included, as float64: the statistics are exact about them.
 
     Returns ``(shifts, args)``: ``args`` are the parameter arguments of
     ``_accumulate_<type>`` and ``_score_<type>``.
@@ -68,17 +87,19 @@ def kernel_parameters(params, covariance_type):
             - 0.5 * n_features * _LOG_2PI
         )
     log_norm = np.ascontiguousarray(np.broadcast_to(log_norm, (n_components,)))
+    if covariance_type == "tied":
+        center = (weights @ means).astype(dtype)
+        lower = _pad_features(prec_chol.T, 2, dtype)
+        lower_means = _pad_features((means - center) @ prec_chol, 1, dtype)
+        shifts = np.broadcast_to(center.astype(np.float64), means.shape).copy()
+        return shifts, (_pad_features(center, 1, dtype), lower, lower_means, log_norm)
+    kernel_means = means.astype(dtype)
+    shifts = kernel_means.astype(np.float64)
     if covariance_type == "full":
         # the kernels take L = U^T, lower triangular
-        lower = _pad_features(prec_chol.transpose(0, 2, 1), 2)
-        return means, (_pad_features(means), lower, log_norm)
-    if covariance_type == "tied":
-        center = weights @ means
-        lower = _pad_features(prec_chol.T, 2)
-        lower_means = _pad_features((means - center) @ prec_chol)
-        shifts = np.ascontiguousarray(np.broadcast_to(center, means.shape))
-        return shifts, (_pad_features(center), lower, lower_means, log_norm)
-    return means, (means, prec_chol, log_norm)
+        lower = _pad_features(prec_chol.transpose(0, 2, 1), 2, dtype)
+        return shifts, (_pad_features(kernel_means, 1, dtype), lower, log_norm)
+    return shifts, (kernel_means, prec_chol.astype(dtype), log_norm)
 
 
 def is_row_blocked(X):
@@ -259,7 +280,7 @@ class ArraySource:
     def accumulate(self, params, covariance_type):
         """E-step and statistics for ``params``: one pass over the rows."""
         n_components = params.means.shape[0]
-        shifts, args = kernel_parameters(params, covariance_type)
+        shifts, args = kernel_parameters(params, covariance_type, self.dtype)
         kernel = _kernels.ACCUMULATE[covariance_type]
         part_nk, part_sums, part_scatter, part_ll = self._partials(
             covariance_type, n_components
@@ -268,7 +289,8 @@ class ArraySource:
         log_likelihood = 0.0
         for start, stop, rows in self._waves(part_nk.shape[0] * BLOCK_ROWS):
             kernel(
-                rows, self._weights(start, stop), *args, BLOCK_ROWS, TILE_ROWS,
+                _read_only(rows), _read_only(self._weights(start, stop)), *args,
+                BLOCK_ROWS, TILE_ROWS,
                 part_nk, part_sums, part_scatter, part_ll,
             )  # fmt: skip
             used = -(-(stop - start) // BLOCK_ROWS)
@@ -290,8 +312,9 @@ class ArraySource:
             called on consecutive row ranges, in order, each small enough to
             bound the scratch.
         """
-        shifts = np.ascontiguousarray(shifts, dtype=np.float64)
-        padded_shifts = _pad_features(shifts)
+        # the kernel works about shifts in the data's dtype: record those
+        shifts = np.asarray(shifts).astype(self.dtype).astype(np.float64)
+        padded_shifts = _pad_features(shifts, 1, self.dtype)
         n_components = shifts.shape[0]
         part_nk, part_sums, part_scatter, _ = self._partials(
             covariance_type, n_components
@@ -305,7 +328,7 @@ class ArraySource:
         for start, stop, rows in self._waves(n_blocks * BLOCK_ROWS):
             resp = np.ascontiguousarray(resp_for(start, stop, rows), dtype=np.float64)
             _kernels.accumulate_resp(
-                rows, self._weights(start, stop), resp, padded_shifts,
+                _read_only(rows), _read_only(self._weights(start, stop)), resp, padded_shifts,
                 kind, BLOCK_ROWS, TILE_ROWS, part_nk, part_sums, part_scatter,
             )  # fmt: skip
             used = -(-(stop - start) // BLOCK_ROWS)
@@ -323,7 +346,7 @@ class ArraySource:
         """Fill the per-row outputs given: joint log-probabilities (n, K),
         log p(x) (n,), labels (n,), responsibilities (n, K)."""
         n_components = params.means.shape[0]
-        _, args = kernel_parameters(params, covariance_type)
+        _, args = kernel_parameters(params, covariance_type, self.dtype)
         empty_2d = np.empty((0, n_components), dtype=self.dtype)
         empty_1d = np.empty(0, dtype=self.dtype)
         no_labels = np.empty(0, dtype=np.int64)
@@ -331,7 +354,7 @@ class ArraySource:
         rows = self._rows_per_chunk(MAX_WAVE_BLOCKS * BLOCK_ROWS)
         for start, stop, chunk in self.chunks(rows):
             kernel(
-                chunk, *args, BLOCK_ROWS, TILE_ROWS,
+                _read_only(chunk), *args, BLOCK_ROWS, TILE_ROWS,
                 empty_2d if log_prob is None else log_prob[start:stop],
                 empty_1d if lse is None else lse[start:stop],
                 no_labels if labels is None else labels[start:stop],

@@ -62,10 +62,12 @@ def test_chunk_size_changes_only_rounding(mixture_file, chunk_size):
     start = random_start(X, 5, "full", seed=1)
     a = quiet_fit(mm, n_components=5, max_iter=5, tol=0, chunk_size=chunk_size, **start)
     b = quiet_fit(X, n_components=5, max_iter=5, tol=0, **start)
+    # Other chunks cut other tiles, whose float32 partial sums round
+    # differently: float32 input agrees to a few float32 ulps.
     for name in ATTRIBUTES:
-        assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-10,
-                        atol=1e-10 * np.abs(getattr(b, name)).max())
-    assert_allclose(a.lower_bounds_, b.lower_bounds_, rtol=1e-10)
+        assert_allclose(getattr(a, name), getattr(b, name), rtol=2e-6,
+                        atol=2e-6 * np.abs(getattr(b, name)).max())
+    assert_allclose(a.lower_bounds_, b.lower_bounds_, rtol=2e-6)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
