@@ -105,9 +105,10 @@ _LN2_LO = 1.9082149292705877e-10  # ln 2 - _LN2_HI
 
 
 @njit(cache=NUMBA_CACHE, nogil=True, fastmath={"contract"})
-def _exp_floored(x, bits):
-    # x[i] <- exp(x[i]) for x[i] <= 0, exactly 0 at or below _LOG_FLOOR.
-    # exp(x) = 2^n exp(r) with n = round(x / ln 2), |r| <= ln 2 / 2, exp(r) by
+def _exp_shifted(x, shift, bits, total):
+    # x[i] <- exp(x[i] - shift[i]) for arguments <= 0, exactly 0 at or below
+    # _LOG_FLOOR; total[i] += x[i].  (-inf - finite = -inf, floored to 0.)
+    # exp(u) = 2^n exp(r) with n = round(x / ln 2), |r| <= ln 2 / 2, exp(r) by
     # its Taylor series to degree 13 (truncation < 4e-18, so <= 1 ulp: checked
     # against NumPy in the tests), and 2^n written into the exponent bits of
     # an int64 that is read back as float64.  Unlike libm's exp (a scalar
@@ -116,7 +117,8 @@ def _exp_floored(x, bits):
     # (Cody-Waite) reduction that keeps r exact.
     scale = bits.view(np.float64)
     for i in range(x.shape[0]):
-        v = max(x[i], -700.0)
+        u = x[i] - shift[i]
+        v = max(u, -700.0)
         n = math.floor(v * _LOG2E + 0.5)
         r = (v - n * _LN2_HI) - n * _LN2_LO
         p = 1.0 / 6227020800.0
@@ -134,9 +136,18 @@ def _exp_floored(x, bits):
         p = p * r + 1.0
         p = p * r + 1.0
         bits[i] = (np.int64(n) + 1023) << 52
-        x[i] = p if x[i] > _LOG_FLOOR else 0.0
+        x[i] = p if u > _LOG_FLOOR else 0.0
     for i in range(x.shape[0]):
-        x[i] *= scale[i]
+        e = x[i] * scale[i]
+        x[i] = e
+        total[i] += e
+
+
+@njit(**_SERIAL)
+def _exp_floored(x, bits):
+    # x[i] <- exp(x[i]) for x[i] <= 0, floored as _exp_shifted (for tests)
+    zeros = np.zeros(x.shape[0])
+    _exp_shifted(x, zeros, bits, zeros.copy())
 
 
 # --------------------------------------------------------------------------
@@ -188,12 +199,7 @@ def _tile_normalize(logp, lse, total, bits):
         for i in range(tile):
             lse[i] = max(lse[i], logp[k, i])
     for k in range(n_components):
-        row = logp[k]
-        for i in range(tile):
-            row[i] -= lse[i]  # -inf - finite = -inf: floored to 0 below
-        _exp_floored(row, bits)
-        for i in range(tile):
-            total[i] += row[i]
+        _exp_shifted(logp[k], lse, bits, total)
     for i in range(tile):
         if total[i] > 0.0:
             lse[i] += math.log(total[i])
@@ -201,20 +207,19 @@ def _tile_normalize(logp, lse, total, bits):
 
 @njit(**_SERIAL)
 def _tile_responsibilities(logp, wt, lse, total, bits):
-    # IN/OUT logp (K, T): joint log-probabilities -> w r.  Returns sum w lse.
+    # IN/OUT logp (K, T): joint log-probabilities -> exp(logp - max), and
+    # total (T,) -> w / sum_k: the weighted responsibilities are
+    # logp[k, i] * total[i], formed by the statistics (``_scaled_row``).
+    # Returns sum w lse.
     _tile_normalize(logp, lse, total, bits)
-    n_components, tile = logp.shape
     ll = 0.0
-    for i in range(tile):
+    for i in range(logp.shape[1]):
         w = wt[i]
         if w != 0.0:
             ll += w * lse[i]
             total[i] = w / total[i] if total[i] > 0.0 else 0.0
         else:
             total[i] = 0.0
-    for k in range(n_components):
-        for i in range(tile):
-            logp[k, i] *= total[i]
     return ll
 
 
@@ -443,14 +448,6 @@ def _pack(full, sums4, nk4, nk, sums, scatter):
                 p += 1
 
 
-@njit(**_SERIAL)
-def _component_total(r, k):
-    total = 0.0
-    for i in range(r.shape[1]):
-        total += r[k, i]
-    return total
-
-
 # --------------------------------------------------------------------------
 # Log-probabilities of a tile, per covariance type
 #
@@ -526,7 +523,8 @@ def _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp):
 
 
 # --------------------------------------------------------------------------
-# Statistics of a tile for given responsibilities r (K, T), weights included
+# Statistics of a tile for responsibilities r[k, i] * scale[i] (K, T), weights
+# included
 #
 # Full and tied add into a block's padded accumulators nk4 (K,), sums4
 # (K, d4) and full (K | 1, d4, d4), packed once per block (``_pack``); diag
@@ -540,34 +538,37 @@ def _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp):
 
 
 @njit(**_SERIAL)
-def _copy_row(r, k, rt):
+def _scaled_row(r, k, scale, rt):
+    # rt = r[k] * scale, in rt's dtype (flushed, see _flush_below); returns
+    # the float64 sum of r[k] * scale, the tile's share of N_k.
     tiny = _flush_below(rt)
+    total = 0.0
     for i in range(rt.shape[0]):
-        v = r[k, i]
+        v = r[k, i] * scale[i]
+        total += v
         rt[i] = v if v >= tiny else 0.0
+    return total
 
 
 @njit(**_SERIAL)
-def _tile_stats_full(xt, r, shifts, nk4, sums4, full, rt):
+def _tile_stats_full(xt, r, scale, shifts, nk4, sums4, full, rt):
     for k in range(shifts.shape[0]):
-        total = _component_total(r, k)
+        total = _scaled_row(r, k, scale, rt)
         if total == 0.0:
             continue
         nk4[k] += total
-        _copy_row(r, k, rt)
         _add_scatter(xt, rt, shifts[k], sums4[k], full[k])
 
 
 @njit(**_SERIAL)
-def _tile_stats_tied(xt, r, wt, center, nk4, sums4, full, spare, rt):
+def _tile_stats_tied(xt, r, scale, wt, center, nk4, sums4, full, spare, rt):
     # All components share the shift c, so sum_k r_k (x-c)(x-c)^T is one
     # outer product per row weighted by w (the r_k of a row add up to one).
     for k in range(r.shape[0]):
-        total = _component_total(r, k)
+        total = _scaled_row(r, k, scale, rt)
         if total == 0.0:
             continue
         nk4[k] += total
-        _copy_row(r, k, rt)
         _add_sums(xt, rt, center, sums4[k])
     for i in range(rt.shape[0]):
         rt[i] = wt[i]
@@ -575,15 +576,14 @@ def _tile_stats_tied(xt, r, wt, center, nk4, sums4, full, spare, rt):
 
 
 @njit(**_SERIAL)
-def _tile_stats_diag(xt, r, shifts, nk, sums, scatter, rt):
+def _tile_stats_diag(xt, r, scale, shifts, nk, sums, scatter, rt):
     n_components, n_features = shifts.shape
     tile = xt.shape[1]
     for k in range(n_components):
-        total = _component_total(r, k)
+        total = _scaled_row(r, k, scale, rt)
         if total == 0.0:
             continue
         nk[k] += total
-        _copy_row(r, k, rt)
         for t in range(n_features):
             c = shifts[k, t]
             s1 = s2 = _zero_of(xt)
@@ -597,15 +597,14 @@ def _tile_stats_diag(xt, r, shifts, nk, sums, scatter, rt):
 
 
 @njit(**_SERIAL)
-def _tile_stats_spherical(xt, r, shifts, nk, sums, scatter, rt):
+def _tile_stats_spherical(xt, r, scale, shifts, nk, sums, scatter, rt):
     n_components, n_features = shifts.shape
     tile = xt.shape[1]
     for k in range(n_components):
-        total = _component_total(r, k)
+        total = _scaled_row(r, k, scale, rt)
         if total == 0.0:
             continue
         nk[k] += total
-        _copy_row(r, k, rt)
         s2 = 0.0
         for t in range(n_features):
             c = shifts[k, t]
@@ -661,7 +660,7 @@ def _accumulate_full(
             _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
             _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp)
             ll += _tile_responsibilities(logp, wt, lse, total, bits)
-            _tile_stats_full(xt, logp, means, nk4, sums4, full, rt)
+            _tile_stats_full(xt, logp, total, means, nk4, sums4, full, rt)
         _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])
         part_ll[b] = ll
 
@@ -694,7 +693,7 @@ def _accumulate_tied(
             _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
             _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, sq, logp)
             ll += _tile_responsibilities(logp, wt, lse, total, bits)
-            _tile_stats_tied(xt, logp, wt, center, nk4, sums4, full, spare, rt)
+            _tile_stats_tied(xt, logp, total, wt, center, nk4, sums4, full, spare, rt)
         _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])
         part_ll[b] = ll
 
@@ -726,7 +725,7 @@ def _accumulate_diag(
             _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
             _tile_log_prob_diag(xt, means, prec_chol, log_norm, sq, logp)
             ll += _tile_responsibilities(logp, wt, lse, total, bits)
-            _tile_stats_diag(xt, logp, means, nk, sums, scatter, rt)
+            _tile_stats_diag(xt, logp, total, means, nk, sums, scatter, rt)
         part_ll[b] = ll
 
 
@@ -757,7 +756,7 @@ def _accumulate_spherical(
             _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
             _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp)
             ll += _tile_responsibilities(logp, wt, lse, total, bits)
-            _tile_stats_spherical(xt, logp, means, nk, sums, scatter, rt)
+            _tile_stats_spherical(xt, logp, total, means, nk, sums, scatter, rt)
         part_ll[b] = ll
 
 
@@ -791,6 +790,7 @@ def _accumulate_resp(
         xt = np.zeros((d4, tile), X.dtype)
         wt = np.empty(tile)
         rt = np.empty(tile, X.dtype)
+        ones = np.ones(tile)
         r = np.empty((n_components, tile))
         nk4 = np.zeros(n_components)
         sums4 = np.zeros((n_components, d4))
@@ -803,16 +803,16 @@ def _accumulate_resp(
                 for k in range(n_components):
                     r[k, i] = wt[i] * resp[start + i, k] if wt[i] != 0.0 else 0.0
             if kind == 0:
-                _tile_stats_full(xt, r, shifts, nk4, sums4, full, rt)
+                _tile_stats_full(xt, r, ones, shifts, nk4, sums4, full, rt)
             elif kind == 1:
-                _tile_stats_tied(xt, r, wt, shifts[0], nk4, sums4, full, spare, rt)
+                _tile_stats_tied(xt, r, ones, wt, shifts[0], nk4, sums4, full, spare, rt)
             elif kind == 2:
                 _tile_stats_diag(
-                    xt[:n_features], r, shifts[:, :n_features], nk, sums, scatter, rt
+                    xt[:n_features], r, ones, shifts[:, :n_features], nk, sums, scatter, rt
                 )
             else:
                 _tile_stats_spherical(
-                    xt[:n_features], r, shifts[:, :n_features], nk, sums, scatter, rt
+                    xt[:n_features], r, ones, shifts[:, :n_features], nk, sums, scatter, rt
                 )
         if kind <= 1:
             _pack(full, sums4, nk4, nk, sums, scatter)
