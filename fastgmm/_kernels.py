@@ -143,6 +143,55 @@ def _exp_shifted(x, shift, bits, total):
         total[i] += e
 
 
+_SQRT2 = 1.4142135623730951
+_MANTISSA = (1 << 52) - 1
+_EXPONENT_ONE = 1023 << 52
+# The float64 with bits _TWO52_BITS | j is 2^52 + j: integer to float with
+# no conversion instruction (int64 -> float64 does not vectorise here).
+_TWO52_BITS = 0x4330000000000000
+_TWO52_PLUS_BIAS = 2.0**52 + 1023.0
+
+
+# error_model="numpy": Python's model puts a zero check before the division,
+# which stops vectorisation (m + 1 >= 2 here).
+@njit(cache=NUMBA_CACHE, nogil=True, fastmath={"contract"}, error_model="numpy")
+def _add_log(x, out, bits, ebits):
+    # out[i] += log(x[i]) where x[i] > 0 (normal numbers; else out[i] is
+    # left alone).  x = 2^e m with m in [1, 2) read off the bits, m halved
+    # (e + 1) when above sqrt 2, then log m = 2 atanh(s) with
+    # s = (m - 1) / (m + 1), |s| <= 0.172, by its series to s^23 (truncation
+    # below 1e-19).  Vectorises like _exp_shifted, where libm's log is a
+    # scalar call: one per point, it cost as much as all the exps for small K.
+    xb = x.view(np.int64)
+    mant = bits.view(np.float64)
+    expo = ebits.view(np.float64)
+    for i in range(x.shape[0]):
+        bits[i] = (xb[i] & _MANTISSA) | _EXPONENT_ONE
+        ebits[i] = (xb[i] >> 52) | _TWO52_BITS
+    for i in range(x.shape[0]):
+        m = mant[i]
+        e = expo[i] - _TWO52_PLUS_BIAS
+        high = m > _SQRT2
+        m = 0.5 * m if high else m
+        e = e + 1.0 if high else e
+        s = (m - 1.0) / (m + 1.0)
+        z = s * s
+        p = 1.0 / 23.0
+        p = p * z + 1.0 / 21.0
+        p = p * z + 1.0 / 19.0
+        p = p * z + 1.0 / 17.0
+        p = p * z + 1.0 / 15.0
+        p = p * z + 1.0 / 13.0
+        p = p * z + 1.0 / 11.0
+        p = p * z + 1.0 / 9.0
+        p = p * z + 1.0 / 7.0
+        p = p * z + 1.0 / 5.0
+        p = p * z + 1.0 / 3.0
+        log_m = 2.0 * s + (2.0 * s * z) * p
+        v = e * _LN2_HI + (log_m + e * _LN2_LO)
+        out[i] = out[i] + v if x[i] > 0.0 else out[i]
+
+
 @njit(**_SERIAL)
 def _exp_floored(x, bits):
     # x[i] <- exp(x[i]) for x[i] <= 0, floored as _exp_shifted (for tests)
@@ -172,17 +221,27 @@ def _load_tile(X, sample_weight, start, stop, xt, wt):
     n_features = X.shape[1]
     tile = xt.shape[1]
     m = stop - start
-    weighted = sample_weight.shape[0] > 0
-    for i in range(tile):
-        row = start + i if i < m else start
+    if n_features <= 8:  # a feature at a time: 2-4x faster for small d
         for t in range(n_features):
-            xt[t, i] = X[row, t]
-        if i >= m:
-            wt[i] = 0.0
-        elif weighted:
-            wt[i] = sample_weight[row]
-        else:
+            for i in range(m):
+                xt[t, i] = X[start + i, t]
+            for i in range(m, tile):
+                xt[t, i] = X[start, t]
+    else:  # a row at a time: faster from d = 16 (measured on 2..32)
+        for i in range(m):
+            for t in range(n_features):
+                xt[t, i] = X[start + i, t]
+        for i in range(m, tile):
+            for t in range(n_features):
+                xt[t, i] = X[start, t]
+    if sample_weight.shape[0] > 0:
+        for i in range(m):
+            wt[i] = sample_weight[start + i]
+    else:
+        for i in range(m):
             wt[i] = 1.0
+    for i in range(m, tile):
+        wt[i] = 0.0
 
 
 @njit(**_SERIAL)
@@ -191,6 +250,7 @@ def _tile_normalize(logp, lse, total, bits):
     # OUT  logp[k, i] = exp(logp[k, i] - max_k logp[:, i]), lse[i] = log p(x_i),
     #      total[i] = sum_k logp[k, i]: then r = logp / total, with one exp per
     #      (point, component).
+    # SCRATCH bits (2 T,) int64
     n_components, tile = logp.shape
     for i in range(tile):
         lse[i] = logp[0, i]
@@ -199,10 +259,8 @@ def _tile_normalize(logp, lse, total, bits):
         for i in range(tile):
             lse[i] = max(lse[i], logp[k, i])
     for k in range(n_components):
-        _exp_shifted(logp[k], lse, bits, total)
-    for i in range(tile):
-        if total[i] > 0.0:
-            lse[i] += math.log(total[i])
+        _exp_shifted(logp[k], lse, bits[:tile], total)
+    _add_log(total, lse, bits[:tile], bits[tile:])
 
 
 @njit(**_SERIAL)
@@ -649,7 +707,7 @@ def _accumulate_full(
         rt = np.empty(tile, X.dtype)
         lse = np.empty(tile)
         total = np.empty(tile)
-        bits = np.empty(tile, dtype=np.int64)
+        bits = np.empty(2 * tile, dtype=np.int64)
         logp = np.empty((n_components, tile))
         nk4 = np.zeros(n_components)
         sums4 = np.zeros((n_components, d4))
@@ -680,7 +738,7 @@ def _accumulate_tied(
         sq = np.empty(tile, X.dtype)
         rt = np.empty(tile, X.dtype)
         lse = np.empty(tile)
-        bits = np.empty(tile, dtype=np.int64)
+        bits = np.empty(2 * tile, dtype=np.int64)
         total = np.empty(tile)
         logp = np.empty((n_components, tile))
         nk4 = np.zeros(n_components)
@@ -716,7 +774,7 @@ def _accumulate_diag(
         sq = np.empty(tile, X.dtype)
         rt = np.empty(tile, X.dtype)
         lse = np.empty(tile)
-        bits = np.empty(tile, dtype=np.int64)
+        bits = np.empty(2 * tile, dtype=np.int64)
         total = np.empty(tile)
         logp = np.empty((n_components, tile))
         ll = 0.0
@@ -748,7 +806,7 @@ def _accumulate_spherical(
         rt = np.empty(tile, X.dtype)
         lse = np.empty(tile)
         total = np.empty(tile)
-        bits = np.empty(tile, dtype=np.int64)
+        bits = np.empty(2 * tile, dtype=np.int64)
         logp = np.empty((n_components, tile))
         ll = 0.0
         stop = min((b + 1) * block_rows, n_samples)
@@ -866,7 +924,7 @@ def _score_full(X, means, lower, log_norm, block_rows, tile, out_logp, out_lse, 
         sq = np.empty(tile, X.dtype)
         lse = np.empty(tile)
         total = np.empty(tile)
-        bits = np.empty(tile, dtype=np.int64)
+        bits = np.empty(2 * tile, dtype=np.int64)
         logp = np.empty((n_components, tile))
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):
@@ -891,7 +949,7 @@ def _score_tied(
         y = np.empty((d4, tile), X.dtype)
         sq = np.empty(tile, X.dtype)
         lse = np.empty(tile)
-        bits = np.empty(tile, dtype=np.int64)
+        bits = np.empty(2 * tile, dtype=np.int64)
         total = np.empty(tile)
         logp = np.empty((n_components, tile))
         stop = min((b + 1) * block_rows, n_samples)
@@ -913,7 +971,7 @@ def _score_diag(X, means, prec_chol, log_norm, block_rows, tile, out_logp, out_l
         wt = np.empty(tile)
         sq = np.empty(tile, X.dtype)
         lse = np.empty(tile)
-        bits = np.empty(tile, dtype=np.int64)
+        bits = np.empty(2 * tile, dtype=np.int64)
         total = np.empty(tile)
         logp = np.empty((n_components, tile))
         stop = min((b + 1) * block_rows, n_samples)
@@ -938,7 +996,7 @@ def _score_spherical(
         sq = np.empty(tile, X.dtype)
         lse = np.empty(tile)
         total = np.empty(tile)
-        bits = np.empty(tile, dtype=np.int64)
+        bits = np.empty(2 * tile, dtype=np.int64)
         logp = np.empty((n_components, tile))
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):

@@ -233,6 +233,24 @@ def test_vectorised_exp_within_one_ulp_of_numpy():
     assert ulps.max() <= 1.0
 
 
+def test_vectorised_log_within_two_ulp_of_numpy():
+    from fastgmm._kernels import _add_log
+
+    rng = np.random.default_rng(1)
+    # the kernels take logs of sums of exps in [1, K]; any positive normal works
+    x = np.concatenate([1 + rng.random(100_000) * 63, np.exp(rng.uniform(-700, 700, 100_000)),
+                        [1.0, 2.0, np.sqrt(2.0), np.nextafter(np.sqrt(2.0), 2)]])
+    got = np.zeros(x.size)
+    _add_log(x, got, np.empty(x.size, dtype=np.int64), np.empty(x.size, dtype=np.int64))
+    expected = np.log(x)
+    ulps = np.abs(got - expected) / np.spacing(np.abs(expected))
+    assert ulps[expected != 0].max() <= 2.0
+    assert got[x == 1.0][0] == 0.0
+    kept = np.full(2, 0.25)  # no log of 0 or below: out is left alone
+    _add_log(np.array([0.0, -1.0]), kept, np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64))
+    assert_array_equal(kept, 0.25)
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_float32_statistics_stay_accurate_over_many_rows(covariance_type):
     """float32 input: distances, products and each tile's sums are float32,
