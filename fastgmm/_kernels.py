@@ -209,8 +209,9 @@ def _exp_floored(x, bits):
 # nothing, so padding never changes a statistic.
 #
 # Full and tied work on the features in blocks of four: the scratch has d4
-# (d rounded up to a multiple of 4) rows, the parameters are zero-padded to
-# d4 by the caller, and the padded rows of the tile stay zero.  Each pass over
+# (d rounded up to a multiple of 4; 2 for full with d <= 2, which has its own
+# two-feature loops) rows, the parameters are zero-padded to d4 by the
+# caller, and the padded rows of the tile stay zero.  Each pass over
 # a tile then does 16 FMAs per point for 4 loads and at most 4 stores, and its
 # sixteen sums live in registers.
 
@@ -286,6 +287,19 @@ def _mahalanobis_sq(xt, mean, lower, ybuf, sq):
     # OUT sq[i] = |L (x_i - mean)|^2 for L (d4, d4) lower triangular, padded.
     # Since U^T = L, this is the |y|^2 of the E-step.
     d4, tile = xt.shape
+    if d4 == 2:  # full with d <= 2
+        m0 = mean[0]
+        m1 = mean[1]
+        l00 = lower[0, 0]
+        l10 = lower[1, 0]
+        l11 = lower[1, 1]
+        for i in range(tile):
+            v0 = xt[0, i] - m0
+            v1 = xt[1, i] - m1
+            y0 = l00 * v0
+            y1 = l10 * v0 + l11 * v1
+            sq[i] = y0 * y0 + y1 * y1
+        return
     if d4 == 4:  # d <= 4: the whole product in registers, one pass
         m0 = mean[0]
         m1 = mean[1]
@@ -371,6 +385,9 @@ def _add_scatter(xt, r, shift, sums, full):
     # sums (d4,) += sum_i r_i (x_i - c); full (d4, d4) += sum_i r_i (x_i - c)(x_i - c)^T,
     # upper blocks only (the lower triangle of diagonal blocks is left as is).
     d4, tile = xt.shape
+    if d4 == 2:
+        _add_scatter2(xt, r, shift, sums, full)
+        return
     for tb in range(0, d4, 4):
         c0 = shift[tb]
         c1 = shift[tb + 1]
@@ -418,6 +435,29 @@ def _add_scatter(xt, r, shift, sums, full):
         full[tb + 3, tb + 3] += s33
         for ub in range(tb + 4, d4, 4):
             _add_scatter_block(xt, r, shift, tb, ub, full)
+
+
+@njit(**_SERIAL)
+def _add_scatter2(xt, r, shift, sums, full):
+    # _add_scatter for a tile of two features (full with d <= 2)
+    c0 = shift[0]
+    c1 = shift[1]
+    a0 = a1 = s00 = s01 = s11 = _zero_of(xt)
+    for i in range(xt.shape[1]):
+        e0 = xt[0, i] - c0
+        e1 = xt[1, i] - c1
+        q0 = r[i] * e0
+        q1 = r[i] * e1
+        a0 += q0
+        a1 += q1
+        s00 += q0 * e0
+        s01 += q0 * e1
+        s11 += q1 * e1
+    sums[0] += a0
+    sums[1] += a1
+    full[0, 0] += s00
+    full[0, 1] += s01
+    full[1, 1] += s11
 
 
 @njit(**_SERIAL)

@@ -39,14 +39,22 @@ def wave_blocks(covariance_type, n_components, n_features):
     return blocks - blocks % 2 if blocks > 1 else blocks
 
 
-def _pad_features(a, n_axes=1, dtype=np.float64):
-    """Zero-pad the last ``n_axes`` axes (of size n_features) to a multiple of 4.
+def padded_width(n_features, covariance_type):
+    """The kernels' feature count for full and tied: a multiple of 4, or 2
+    for full with at most 2 features (it has two-feature loops)."""
+    if covariance_type == "full" and n_features <= 2:
+        return 2
+    return -(-n_features // 4) * 4
+
+
+def _pad_features(a, n_axes=1, dtype=np.float64, covariance_type="tied"):
+    """Zero-pad the last ``n_axes`` axes (of size n_features) to ``padded_width``.
 
     Full and tied kernels work on blocks of four features; zeros in the padded
     parameters keep the padded rows of a tile at zero.
     """
     n_features = a.shape[-1]
-    extra = -(-n_features // 4) * 4 - n_features
+    extra = padded_width(n_features, covariance_type) - n_features
     width = [(0, 0)] * (a.ndim - n_axes) + [(0, extra)] * n_axes
     return np.ascontiguousarray(np.pad(a, width) if extra else a, dtype=dtype)
 
@@ -97,8 +105,8 @@ def kernel_parameters(params, covariance_type, dtype=np.float64):
     shifts = kernel_means.astype(np.float64)
     if covariance_type == "full":
         # the kernels take L = U^T, lower triangular
-        lower = _pad_features(prec_chol.transpose(0, 2, 1), 2, dtype)
-        return shifts, (_pad_features(kernel_means, 1, dtype), lower, log_norm)
+        lower = _pad_features(prec_chol.transpose(0, 2, 1), 2, dtype, "full")
+        return shifts, (_pad_features(kernel_means, 1, dtype, "full"), lower, log_norm)
     return shifts, (kernel_means, prec_chol.astype(dtype), log_norm)
 
 
@@ -314,7 +322,7 @@ class ArraySource:
         """
         # the kernel works about shifts in the data's dtype: record those
         shifts = np.asarray(shifts).astype(self.dtype).astype(np.float64)
-        padded_shifts = _pad_features(shifts, 1, self.dtype)
+        padded_shifts = _pad_features(shifts, 1, self.dtype, covariance_type)
         n_components = shifts.shape[0]
         part_nk, part_sums, part_scatter, _ = self._partials(
             covariance_type, n_components

@@ -90,6 +90,30 @@ def test_accumulate_matches_reference(covariance_type, dtype, weighted, small_gr
     assert stats.n_samples == len(X)
 
 
+@pytest.mark.parametrize("n_features", [1, 2])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_full_with_two_features_or_fewer_matches_reference(n_features, dtype, small_grid):
+    """Full with d <= 2 has its own two-feature loops (and padding)."""
+    X, _ = make_mixture(203, n_features, 3, dtype=dtype, seed=8)
+    params = random_parameters("full", 3, n_features, seed=9)
+    w = np.random.default_rng(3).uniform(0, 2, len(X))
+
+    stats = ArraySource(X, w).accumulate(params, "full")
+    lse = np.empty(len(X), dtype=dtype)
+    ArraySource(X).score(params, "full", lse=lse)
+
+    args = (X, params.weights, params.means, params.covariances, "full")
+    nk, sums, scatter = reference.weighted_statistics(
+        X, reference.responsibilities(*args), w, stats.shifts
+    )
+    tol = 1e-10 if dtype == np.float64 else 1e-6
+    # (float32 distances: a far component's tiny N_k is exact only to ~1e-5)
+    assert_allclose(stats.nk, nk, rtol=tol, atol=0 if dtype == np.float64 else tol * nk.max())
+    assert_allclose(stats.sums, sums, rtol=tol, atol=tol * np.abs(sums).max())
+    assert_allclose(library_scatter(stats), scatter, rtol=tol, atol=tol * np.abs(scatter).max())
+    assert_allclose(lse, reference.score_samples(*args), rtol=tol)
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_em_step_matches_reference(covariance_type, dtype, small_grid):
