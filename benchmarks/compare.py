@@ -3,7 +3,7 @@
     python -m benchmarks.compare            # every case (about 10 minutes on 2 cores)
     python -m benchmarks.compare --quick    # the 1M x 16 x 16 full case only
     python -m benchmarks.compare --case full-1M-16-16 --case diag-1M-16-16
-    python -m benchmarks.compare --extras-only --threads --whole-fit
+    python -m benchmarks.compare --extras-only --threads --whole-fit --float32-accuracy
 
 For each case it prints the seconds per EM iteration of each library (median
 of repeats; an iteration's time is the difference between fits of 1 + m and 1
@@ -297,6 +297,35 @@ def whole_fit(seeds):
           f"{np.mean(theirs_lb):>20.6f}")
 
 
+def float32_accuracy(n_iter=10):
+    """How far float32 fits land from the float64 fit of the same numbers."""
+    from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+    from fastgmm import GaussianMixture
+
+    X32 = mixture_data(1_000_000, 16, 16, "float32")
+    X64 = X32.astype(np.float64)
+    start = fixed_start(X64, 16, "full")
+    start32 = {key: value.astype(np.float32) for key, value in start.items()}
+    exact = GaussianMixture(16, max_iter=n_iter, tol=0, **start).fit(X64)
+    fits = {
+        "fastgmm float32": GaussianMixture(16, max_iter=n_iter, tol=0, **start32).fit(X32),
+        "sklearn float32": SkGaussianMixture(16, max_iter=n_iter, tol=0, **start32).fit(X32),
+    }
+
+    def rel(a, b):
+        return float(np.abs(np.asarray(a, np.float64) - b).max() / np.abs(b).max())
+
+    print(f"\nfloat32 accuracy: 1,000,000 x 16, 16 full, {n_iter} iterations from one start; "
+          "largest difference from fastgmm's float64 fit of the same numbers, "
+          "relative to the largest value")
+    print(f"{'':<16} {'lower bound':>12} {'means':>9} {'covariances':>12}")
+    for name, fit in fits.items():
+        print(f"{name:<16} {rel(fit.lower_bound_, exact.lower_bound_):>12.1e} "
+              f"{rel(fit.means_, exact.means_):>9.1e} "
+              f"{rel(fit.covariances_, exact.covariances_):>12.1e}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--case", action="append", choices=sorted(CASES))
@@ -308,8 +337,10 @@ def main(argv=None):
                         help="also: 1 vs 2 threads on the large cases")
     parser.add_argument("--whole-fit", action="store_true",
                         help="also: default fit() vs scikit-learn over 5 seeds")
+    parser.add_argument("--float32-accuracy", action="store_true",
+                        help="also: float32 fits against the float64 fit of the same data")
     parser.add_argument("--extras-only", action="store_true",
-                        help="only the --threads / --whole-fit sections")
+                        help="only the --threads / --whole-fit / --float32-accuracy sections")
     args = parser.parse_args(argv)
     names = args.case or (["full-1M-16-16"] if args.quick else list(CASES))
     warnings.simplefilter("ignore")
@@ -329,6 +360,8 @@ def main(argv=None):
             thread_scaling(["full-1M-16-16", "full-10M-4-4", "full-200k-64-32"], args.repeats)
         if args.whole_fit:
             whole_fit(range(5))
+        if args.float32_accuracy:
+            float32_accuracy()
         return
     limits = machine_limits()
     print(
@@ -365,6 +398,8 @@ def main(argv=None):
         thread_scaling(["full-1M-16-16", "full-10M-4-4", "full-200k-64-32"], args.repeats)
     if args.whole_fit:
         whole_fit(range(5))
+    if args.float32_accuracy:
+        float32_accuracy()
 
 
 if __name__ == "__main__":
