@@ -20,9 +20,11 @@ NUMBA_CACHE = os.environ.get("FASTGMM_NUMBA_CACHE", "1").lower() not in (
 #: Rows one thread processes into one set of partial statistics.
 BLOCK_ROWS = 1024
 
-#: Rows a kernel holds transposed (features x points) in float64 scratch at a
-#: time; a divisor of BLOCK_ROWS.  64 keeps a tile's scratch in L1 for d <= 16
-#: while amortising the set-up of the vectorised inner loops.
+#: Rows a kernel holds transposed (features x points), in scratch of the
+#: input's dtype, at a time; a divisor of BLOCK_ROWS.  256 keeps a tile in L1
+#: for d <= 16 (32 KB in float64) while amortising the set-up and the final
+#: horizontal sums of the vectorised inner loops.  float32 input sums each
+#: tile's moment products in float32 before adding them in float64.
 TILE_ROWS = 256
 
 #: Blocks whose partial statistics live at the same time (one "wave").  The

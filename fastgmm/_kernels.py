@@ -283,9 +283,9 @@ def _tile_responsibilities(logp, wt, lse, total, bits):
 
 
 @njit(**_SERIAL)
-def _mahalanobis_sq(xt, mean, lower, ybuf, sq):
-    # OUT sq[i] = |L (x_i - mean)|^2 for L (d4, d4) lower triangular, padded.
-    # Since U^T = L, this is the |y|^2 of the E-step.
+def _log_prob_small(xt, mean, lower, ln, out):
+    # OUT out[i] = ln - |L (x_i - mean)|^2 / 2 for d4 <= 4: the whole product
+    # in registers, one pass straight into the log-probabilities.
     d4, tile = xt.shape
     if d4 == 2:  # full with d <= 2
         m0 = mean[0]
@@ -298,9 +298,8 @@ def _mahalanobis_sq(xt, mean, lower, ybuf, sq):
             v1 = xt[1, i] - m1
             y0 = l00 * v0
             y1 = l10 * v0 + l11 * v1
-            sq[i] = y0 * y0 + y1 * y1
-        return
-    if d4 == 4:  # d <= 4: the whole product in registers, one pass
+            out[i] = ln - 0.5 * (y0 * y0 + y1 * y1)
+    else:
         m0 = mean[0]
         m1 = mean[1]
         m2 = mean[2]
@@ -324,8 +323,14 @@ def _mahalanobis_sq(xt, mean, lower, ybuf, sq):
             y1 = l10 * v0 + l11 * v1
             y2 = l20 * v0 + l21 * v1 + l22 * v2
             y3 = l30 * v0 + l31 * v1 + l32 * v2 + l33 * v3
-            sq[i] = y0 * y0 + y1 * y1 + y2 * y2 + y3 * y3
-        return
+            out[i] = ln - 0.5 * (y0 * y0 + y1 * y1 + y2 * y2 + y3 * y3)
+
+
+@njit(**_SERIAL)
+def _mahalanobis_sq(xt, mean, lower, ybuf, sq):
+    # OUT sq[i] = |L (x_i - mean)|^2 for L (d4, d4) lower triangular, padded,
+    # d4 >= 8.  Since U^T = L, this is the |y|^2 of the E-step.
+    d4, tile = xt.shape
     for i in range(tile):
         sq[i] = 0.0
     for jb in range(0, d4, 4):
@@ -576,6 +581,9 @@ def _pack(full, sums4, nk4, nk, sums, scatter):
 def _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp):
     tile = xt.shape[1]
     for k in range(means.shape[0]):
+        if xt.shape[0] <= 4:
+            _log_prob_small(xt, means[k], lower[k], log_norm[k], logp[k])
+            continue
         _mahalanobis_sq(xt, means[k], lower[k], ybuf, sq)
         ln = log_norm[k]
         for i in range(tile):
