@@ -39,7 +39,7 @@ def wave_blocks(covariance_type, n_components, n_features):
     return blocks - blocks % 2 if blocks > 1 else blocks
 
 
-def padded_width(n_features, covariance_type):
+def padded_width(n_features, covariance_type=None):
     """The kernels' feature count for full and tied: a multiple of 4, or 2
     for full with at most 2 features (it has two-feature loops)."""
     if covariance_type == "full" and n_features <= 2:
@@ -47,7 +47,7 @@ def padded_width(n_features, covariance_type):
     return -(-n_features // 4) * 4
 
 
-def _pad_features(a, n_axes=1, dtype=np.float64, covariance_type="tied"):
+def _pad_features(a, n_axes=1, dtype=np.float64, covariance_type=None):
     """Zero-pad the last ``n_axes`` axes (of size n_features) to ``padded_width``.
 
     Full and tied kernels work on blocks of four features; zeros in the padded
@@ -63,10 +63,11 @@ def _read_only(a):
     """A read-only view of ``a``, as every kernel takes its inputs.
 
     Numba compiles a kernel once for writable and once for read-only arrays
-    (a memory map, a frozen array), and the two compilations may vectorise
-    the float32 sums differently.  Handing every kernel read-only views
-    gives one compilation, hence bitwise the same result for the same rows
-    whatever array holds them (and half the compile time).
+    (a memory map, a frozen array), and the two compilations were seen to
+    round float32 sums differently (a memory-mapped fit then differed from
+    the in-memory one in the last bits).  Handing every kernel read-only
+    views gives one compilation, hence bitwise the same result for the same
+    rows whatever array holds them (and half the compile time).
     """
     view = a.view(np.ndarray)
     view.flags.writeable = False
