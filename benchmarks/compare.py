@@ -355,14 +355,18 @@ def main(argv=None):
         f"numpy {np.__version__}, numba {numba.__version__}, scikit-learn "
         f"{sklearn.__version__}, fastgmm {fastgmm.__version__}"
     )
-    if args.extras_only:
-        if args.threads:
-            thread_scaling(["full-1M-16-16", "full-10M-4-4", "full-200k-64-32"], args.repeats)
-        if args.whole_fit:
-            whole_fit(range(5))
-        if args.float32_accuracy:
-            float32_accuracy()
-        return
+    if not args.extras_only:
+        side_by_side(names, args)
+    if args.threads:
+        thread_scaling(["full-1M-16-16", "full-10M-4-4", "full-200k-64-32"], args.repeats)
+    if args.whole_fit:
+        whole_fit(range(5))
+    if args.float32_accuracy:
+        float32_accuracy()
+
+
+def side_by_side(names, args):
+    """The main table: every case, fastgmm and scikit-learn, against the limits."""
     limits = machine_limits()
     print(
         f"limits measured: {limits[0]['float64']:.1f} GFLOP/s float64 FMA, "
@@ -394,12 +398,6 @@ def main(argv=None):
         print("float32 vs float64, fastgmm s/it: " + ", ".join(
             f"{a} {results[a]['ours'] / results[b]['ours']:.2f}x" for a, b in pairs
         ))
-    if args.threads:
-        thread_scaling(["full-1M-16-16", "full-10M-4-4", "full-200k-64-32"], args.repeats)
-    if args.whole_fit:
-        whole_fit(range(5))
-    if args.float32_accuracy:
-        float32_accuracy()
 
 
 if __name__ == "__main__":
