@@ -192,13 +192,6 @@ def _add_log(x, out, bits, ebits):
         out[i] = out[i] + v if x[i] > 0.0 else out[i]
 
 
-@njit(**_SERIAL)
-def _exp_floored(x, bits):
-    # x[i] <- exp(x[i]) for x[i] <= 0, floored as _exp_shifted (for tests)
-    zeros = np.zeros(x.shape[0])
-    _exp_shifted(x, zeros, bits, zeros.copy())
-
-
 # --------------------------------------------------------------------------
 # Tiles
 #

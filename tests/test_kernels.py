@@ -243,14 +243,16 @@ def test_zero_weight_component_is_finite():
 
 
 def test_vectorised_exp_within_one_ulp_of_numpy():
-    from fastgmm._kernels import _LOG_FLOOR, _exp_floored
+    from fastgmm._kernels import _LOG_FLOOR, _exp_shifted
 
     rng = np.random.default_rng(0)
     x = np.concatenate([-rng.random(100_000) * 50, -rng.random(10_000) * 800,
                         [0.0, -1e-300, _LOG_FLOOR, _LOG_FLOOR + 1e-9, -np.inf]])
     expected = np.where(x > _LOG_FLOOR, np.exp(x), 0.0)
     got = x.copy()
-    _exp_floored(got, np.empty(x.size, dtype=np.int64))
+    total = np.full(x.size, 0.5)
+    _exp_shifted(got, np.zeros(x.size), np.empty(x.size, dtype=np.int64), total)
+    assert_array_equal(total, 0.5 + got)  # and it adds each exp to the totals
     assert_array_equal(got == 0, expected == 0)
     nonzero = expected > 0
     ulps = np.abs(got[nonzero] - expected[nonzero]) / np.spacing(expected[nonzero])
