@@ -14,6 +14,7 @@ from ._initialization import initial_statistics
 from ._mstep import (
     GaussianParameters,
     compute_precision_cholesky,
+    covariances_from_cholesky,
     estimate_parameters,
     precision_cholesky_from_precisions,
 )
@@ -105,13 +106,30 @@ def m_step(stats, settings):
 def initialize(source, settings, random_state):
     """Initial parameters: the ``*_init`` given, the rest from ``init_params``."""
     s = settings
-    weights = means = covariances = precisions_cholesky = None
+    stats = None
     if s.weights_init is None or s.means_init is None or s.precisions_init is None:
         stats = initial_statistics(
             source,
             init_params=s.init_params, n_components=s.n_components,
             covariance_type=s.covariance_type, random_state=random_state,
         )  # fmt: skip
+    return _initial_parameters(stats, settings)
+
+
+def initialize_from_resp(source, settings, resp):
+    """Initial parameters from given responsibilities (n_samples, n_components)
+    and the ``*_init`` given."""
+    shifts = np.tile(source.weighted_mean(), (settings.n_components, 1))
+    stats = source.accumulate_resp(
+        lambda start, stop, rows: resp[start:stop], shifts, settings.covariance_type
+    )
+    return _initial_parameters(stats, settings)
+
+
+def _initial_parameters(stats, settings):
+    s = settings
+    weights = means = covariances = None
+    if stats is not None:
         weights, means, covariances = estimate_parameters(
             stats, s.reg_covar, s.eps, normalize_weights=False
         )
@@ -139,6 +157,13 @@ def run_em(source, params, settings, lower_bound, reporter):
     their mean log-likelihood, which is the lower bound sklearn reports for
     that iteration, and the M-step turns them into the next parameters.
     """
+    if settings.max_iter == 0:
+        # scikit-learn's max_iter=0: the initialisation is the result, with
+        # no lower bound (-inf) and no "converged" message.
+        if params.covariances is None:  # precisions_init given
+            params = params._replace(covariances=covariances_from_cholesky(
+                params.precisions_cholesky, settings.covariance_type))
+        return EMResult(params, -np.inf, [], 0, False)
     lower_bounds = []
     iter_times = []
     converged = False
@@ -175,7 +200,8 @@ def fit_mixture(source, settings, random_state, reporter, warm=None):
         result = run_em(source, params, settings, lower_bound, reporter)
         result.init_time = init_time
         result.best_init = init
-        # sklearn's rule: the first run, or a strictly better lower bound.
+        # sklearn's rule: the first run, or a strictly better lower bound
+        # (with max_iter=0 every bound is -inf: the last run is kept).
         if best is None or best.lower_bound == -np.inf or (
             result.lower_bound > best.lower_bound
         ):

@@ -1,16 +1,24 @@
 """``GaussianMixture``: scikit-learn's estimator contract over fastgmm's EM."""
 
+import inspect
 import math
 import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _kernels
-from ._em import EMSettings, VerboseReporter, fit_mixture, initialize, m_step
+from . import _threads
+from ._em import (
+    EMSettings,
+    VerboseReporter,
+    fit_mixture,
+    initialize,
+    initialize_from_resp,
+    m_step,
+)
 from ._mstep import (
     GaussianParameters,
     n_parameters,
@@ -237,10 +245,7 @@ default='kmeans'
         source = self._fit(X, sample_weight)
         # One more E-step under the stored parameters, so that the labels are
         # those of fit(X).predict(X) whatever max_iter and tol.
-        labels = np.empty(source.n_samples, dtype=np.int64)
-        with _kernels.threads(self.n_threads):
-            source.score(self._fitted_parameters(), self.covariance_type, labels=labels)
-        return labels
+        return self._score_source(source, labels=True)["labels"]
 
     def _source(self, X, *, reset, sample_weight=None, ensure_min_samples=1):
         """Validate X and wrap it in the source the kernels read.
@@ -314,7 +319,7 @@ default='kmeans'
         if self.warm_start and hasattr(self, "converged_"):
             warm = (self._fitted_parameters(), self.lower_bound_)
 
-        with _kernels.threads(self.n_threads, limit_blas=True):
+        with _threads.threads(self.n_threads, limit_blas=True):
             result = fit_mixture(
                 source, settings,
                 check_random_state(self.random_state),
@@ -322,21 +327,22 @@ default='kmeans'
                 warm=warm,
             )  # fmt: skip
 
-            if not result.converged:
-                warnings.warn(
-                    "Best performing initialization did not converge. "
-                    "Try different init parameters, or increase max_iter, "
-                    "tol, or check for degenerate data.",
-                    ConvergenceWarning,
-                )
-            self._set_parameters(result.params, source.dtype)
-            self.converged_ = result.converged
-            self.n_iter_ = result.n_iter
-            self.lower_bound_ = result.lower_bound
-            self.lower_bounds_ = result.lower_bounds
-            self.init_time_ = result.init_time
-            self.iter_times_ = result.iter_times
-            self.best_init_ = result.best_init
+        # As scikit-learn: max_iter=0 asks for the initialisation, no warning.
+        if not result.converged and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. "
+                "Try different init parameters, or increase max_iter, "
+                "tol, or check for degenerate data.",
+                ConvergenceWarning,
+            )
+        self._store_parameters(result.params, source.dtype)
+        self.converged_ = result.converged
+        self.n_iter_ = result.n_iter
+        self.lower_bound_ = result.lower_bound
+        self.lower_bounds_ = result.lower_bounds
+        self.init_time_ = result.init_time
+        self.iter_times_ = result.iter_times
+        self.best_init_ = result.best_init
         return source
 
     def _make_reporter(self):
@@ -376,11 +382,6 @@ default='kmeans'
         """
         self._validate_params()
         kappa, tau = float(self.learning_decay), float(self.learning_offset)
-        if not 0.5 < kappa <= 1.0:
-            raise ValueError(
-                f"learning_decay must be in (0.5, 1] for stepwise EM to converge, "
-                f"got {self.learning_decay!r}."
-            )
         first = not hasattr(self, "converged_")
         source = self._source(X, reset=first, ensure_min_samples=1 if not first else 2,
                               sample_weight=sample_weight)
@@ -394,7 +395,7 @@ default='kmeans'
         settings = self._settings(n_features, source.dtype)
         state = getattr(self, "_stream", None)
 
-        with _kernels.threads(self.n_threads, limit_blas=True):
+        with _threads.threads(self.n_threads, limit_blas=True):
             if first:
                 random_state = check_random_state(self.random_state)
                 params = initialize(source, settings, random_state)
@@ -412,7 +413,7 @@ default='kmeans'
             new = m_step(running, settings)
 
         self._stream = {"step": step, "stats": running}
-        self._set_parameters(new, source.dtype)
+        self._store_parameters(new, source.dtype)
         self.converged_ = False  # a stream has no convergence test
         self.n_iter_ = step
         self.lower_bound_ = stats.log_likelihood / stats.sum_weight
@@ -421,9 +422,10 @@ default='kmeans'
         ]
         return self
 
-    def _settings(self, n_features, dtype):
+    def _settings(self, n_features, dtype, n_components=None):
+        n_components = self.n_components if n_components is None else n_components
         return EMSettings(
-            n_components=self.n_components,
+            n_components=n_components,
             covariance_type=self.covariance_type,
             tol=self.tol,
             reg_covar=self.reg_covar,
@@ -432,21 +434,21 @@ default='kmeans'
             init_params=self.init_params,
             weights_init=None
             if self.weights_init is None
-            else check_weights(self.weights_init, self.n_components),
+            else check_weights(self.weights_init, n_components),
             means_init=None
             if self.means_init is None
-            else check_means(self.means_init, self.n_components, n_features),
+            else check_means(self.means_init, n_components, n_features),
             precisions_init=None
             if self.precisions_init is None
             else check_precisions(
-                self.precisions_init, self.covariance_type, self.n_components,
-                n_features,
+                self.precisions_init, self.covariance_type, n_components, n_features,
             ),  # fmt: skip
             eps=float(np.finfo(dtype).eps),
             float32_input=dtype == np.float32,
         )
 
-    def _set_parameters(self, params, dtype):
+    def _store_parameters(self, params, dtype):
+        """Set the fitted attributes from float64 parameters, in ``dtype``."""
         cast = lambda a: np.asarray(a, dtype=dtype)  # noqa: E731
         self.weights_ = cast(params.weights)
         self.means_ = cast(params.means)
@@ -468,26 +470,34 @@ default='kmeans'
 
     # ------------------------------------------------------------- predict
 
-    def _score(self, X, *, lse=False, labels=False, resp=False):
+    def _score(self, X, **wanted):
         check_is_fitted(self)
-        source = self._source(X, reset=False)
+        return self._score_source(self._source(X, reset=False), **wanted)
+
+    def _score_source(self, source, *, params=None, log_prob=False, lse=False,
+                      labels=False, resp=False):
+        """Per-row outputs for the rows of ``source`` under the fitted
+        parameters (or ``params``): a dict of the names asked for."""
+        params = self._fitted_parameters() if params is None else params
+        wanted = {"log_prob": log_prob, "lse": lse, "labels": labels, "resp": resp}
         if not isinstance(source, ArraySource):  # Dask: lazy, block by block
-            params = self._fitted_parameters()
+            n_components = np.shape(params.means)[0]
             return {
-                name: source.score_lazy(params, self.covariance_type, name, self.n_components)
-                for name, wanted in (("lse", lse), ("labels", labels), ("resp", resp))
-                if wanted
+                name: source.score_lazy(params, self.covariance_type, name, n_components)
+                for name, flag in wanted.items()
+                if flag
             }
         n_samples, dtype = source.n_samples, source.dtype
-        out = {}
-        if lse:
-            out["lse"] = np.empty(n_samples, dtype=dtype)
-        if labels:
-            out["labels"] = np.empty(n_samples, dtype=np.int64)
-        if resp:
-            out["resp"] = np.empty((n_samples, self.n_components), dtype=dtype)
-        with _kernels.threads(self.n_threads):
-            source.score(self._fitted_parameters(), self.covariance_type, **out)
+        n_components = np.shape(params.means)[0]
+        shapes = {"log_prob": (n_samples, n_components), "lse": (n_samples,),
+                  "labels": (n_samples,), "resp": (n_samples, n_components)}
+        out = {
+            name: np.empty(shapes[name], dtype=np.int64 if name == "labels" else dtype)
+            for name, flag in wanted.items()
+            if flag
+        }
+        with _threads.threads(self.n_threads):
+            source.score(params, self.covariance_type, **out)
         return out
 
     def score_samples(self, X):
@@ -524,7 +534,8 @@ default='kmeans'
             return weighted_mean(log_prob, w)
         sample_weight = check_sample_weight(sample_weight, log_prob.shape[0])
         if sample_weight is None:
-            return float(np.mean(log_prob, dtype=np.float64))
+            # scikit-learn's mean, in the dtype of the scores
+            return float(np.mean(log_prob))
         return float(np.dot(sample_weight, log_prob) / sample_weight.sum())
 
     def predict(self, X):
@@ -552,6 +563,80 @@ default='kmeans'
         resp : ndarray of shape (n_samples, n_components)
         """
         return self._score(X, resp=True)["resp"]
+
+    # ------------------------------------- scikit-learn's private methods
+    # Code written against scikit-learn calls a few of its private methods
+    # (third-party HMM, clustering and outlier libraries do).  These have its
+    # signatures and results; the ones that read the fitted model compute in
+    # one pass of the kernels.  Like scikit-learn's they allocate
+    # (n_samples, n_components) arrays: fit never calls them.
+
+    def _estimate_log_weights(self):
+        """``log(weights_)``, of shape (n_components,)."""
+        return np.log(self.weights_)
+
+    def _estimate_log_prob(self, X):
+        """``log N(x | mu_k, Sigma_k)``, of shape (n_samples, n_components)."""
+        params = self._fitted_parameters()
+        unweighted = params._replace(weights=np.ones_like(params.weights))
+        return self._score(X, params=unweighted, log_prob=True)["log_prob"]
+
+    def _estimate_weighted_log_prob(self, X):
+        """``log pi_k + log N(x | mu_k, Sigma_k)``, of shape (n_samples, n_components)."""
+        return self._score(X, log_prob=True)["log_prob"]
+
+    def _estimate_log_prob_resp(self, X):
+        """``(log p(x), log responsibilities)``, of shapes (n_samples,) and
+        (n_samples, n_components)."""
+        out = self._score(X, log_prob=True, lse=True)
+        log_prob_norm, log_resp = out["lse"], out["log_prob"]
+        with np.errstate(under="ignore", invalid="ignore"):
+            log_resp -= log_prob_norm[:, np.newaxis]
+        return log_prob_norm, log_resp
+
+    def _e_step(self, X):
+        """``(mean log p(x), log responsibilities)``: scikit-learn's E-step."""
+        log_prob_norm, log_resp = self._estimate_log_prob_resp(X)
+        return np.mean(log_prob_norm), log_resp
+
+    def _compute_lower_bound(self, _, log_prob_norm):
+        return log_prob_norm
+
+    def _get_parameters(self):
+        return (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
+
+    def _set_parameters(self, params):
+        """Set ``(weights, means, covariances, precisions_cholesky)`` and the
+        precisions they imply (scikit-learn's signature)."""
+        (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_) = params
+        self.precisions_ = precisions_from_cholesky(
+            np.asarray(self.precisions_cholesky_), self.covariance_type
+        ).astype(np.asarray(self.precisions_cholesky_).dtype, copy=False)
+
+    def _initialize(self, X, resp):
+        """Parameters from given responsibilities ``resp`` of shape
+        (n_samples, n_components), and the ``*_init`` given: scikit-learn's
+        initialisation step."""
+        source = self._source(X, reset=not hasattr(self, "n_features_in_"))
+        resp = check_array(resp, dtype=np.float64)
+        if resp.shape[0] != source.n_samples:
+            raise ValueError(
+                f"resp has {resp.shape[0]} rows for {source.n_samples} samples."
+            )
+        # as scikit-learn's, the number of components is that of resp
+        settings = self._settings(source.n_features, source.dtype, resp.shape[1])
+        with _threads.threads(self.n_threads, limit_blas=True):
+            params = initialize_from_resp(source, settings, resp)
+        self._store_parameters(params, source.dtype)
+
+    def __setstate__(self, state):
+        # A scikit-learn GaussianMixture pickled without fastgmm's own
+        # parameters, unpickled while patch_sklearn() is active, becomes this
+        # class: give it those parameters' defaults.
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if param.default is not inspect.Parameter.empty:
+                state.setdefault(name, param.default)
+        super().__setstate__(state)
 
     # -------------------------------------------------------------- others
 

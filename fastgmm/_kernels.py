@@ -34,10 +34,7 @@ moment sums are added into float64 accumulators.
 """
 
 import math
-import threading
-from contextlib import contextmanager
 
-import numba
 import numpy as np
 from numba import njit, prange
 from numba.extending import overload
@@ -1081,65 +1078,3 @@ SCORE = {
 }
 RESP_KIND = {"full": 0, "tied": 1, "diag": 2, "spherical": 3}
 accumulate_resp = _accumulate_resp
-
-
-# --------------------------------------------------------------------------
-# Threads
-
-
-def max_threads():
-    """The most threads the kernels can use in this process."""
-    return numba.config.NUMBA_NUM_THREADS
-
-
-# The workqueue layer aborts the process when two Python threads launch
-# parallel kernels at once; tbb and omp do not.  Until the layer is known (it
-# is chosen at the first parallel launch), and whenever it is workqueue,
-# launches are serialised by this lock instead of crashing.
-_launch_lock = threading.RLock()
-_layer_is_threadsafe = False
-
-
-@contextmanager
-def threads(n_threads=None, *, limit_blas=False):
-    """Run kernels with ``n_threads`` threads (None: all), restored on exit.
-
-    Numba's thread count is local to the calling Python thread, so concurrent
-    fits with different ``n_threads`` do not disturb each other.
-
-    limit_blas : bool
-        Also hold BLAS to one thread (a fit's M-step runs small LAPACK calls
-        between kernels; OpenBLAS's threads then spin-wait on the cores the
-        next kernel needs, which made a pass on 1M x 2 x 8 up to 3x slower).
-    """
-    if limit_blas:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=1, user_api="blas"):
-            with threads(n_threads):
-                yield
-        return
-    global _layer_is_threadsafe
-    previous = numba.get_num_threads()
-    if n_threads is not None:
-        numba.set_num_threads(min(int(n_threads), max_threads()))
-    try:
-        if _layer_is_threadsafe:
-            yield
-        else:
-            with _launch_lock:
-                yield
-                try:
-                    _layer_is_threadsafe = numba.threading_layer() in ("tbb", "omp")
-                except ValueError:  # no parallel kernel launched yet
-                    pass
-    finally:
-        numba.set_num_threads(previous)
-
-
-def threading_layer():
-    """The Numba threading layer in use, or None before the first launch."""
-    try:
-        return numba.threading_layer()
-    except ValueError:
-        return None

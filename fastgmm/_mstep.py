@@ -138,6 +138,19 @@ def precisions_from_cholesky(precisions_cholesky, covariance_type):
     return precisions_cholesky**2
 
 
+def covariances_from_cholesky(precisions_cholesky, covariance_type):
+    """The covariances ``(U U^T)^{-1} = U^{-T} U^{-1}`` of precision factors ``U``."""
+    if covariance_type in ("full", "tied"):
+        stacked = precisions_cholesky if covariance_type == "full" else precisions_cholesky[None]
+        eye = np.eye(stacked.shape[-1])
+        out = np.empty_like(stacked)
+        for k, chol in enumerate(stacked):
+            inv = linalg.solve_triangular(chol, eye, lower=False)  # U^{-1}
+            out[k] = inv.T @ inv
+        return out if covariance_type == "full" else out[0]
+    return 1.0 / precisions_cholesky**2
+
+
 def log_det_cholesky(precisions_cholesky, covariance_type, n_features):
     """sum(log diag U) per component: half the log-det of the precision."""
     if covariance_type == "full":

@@ -22,6 +22,7 @@ from ._config import (
 )
 from ._mstep import log_det_cholesky
 from ._stats import SufficientStatistics, scatter_shape
+from ._validation import check_mixture_parameters
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -74,8 +75,12 @@ def _read_only(a):
     return view
 
 
-def kernel_parameters(params, covariance_type, dtype=np.float64):
+def kernel_parameters(params, covariance_type, dtype=np.float64, n_features=None):
     """The arrays the kernels take for ``params``, and the shifts c_k.
+
+    Every shape is checked first (against ``n_features``, the data's, when
+    given), whoever made the parameters: no kernel runs on shapes that
+    disagree.
 
     ``dtype`` is the data's: the kernels compute distances in it, so means
     and precision factors are handed over rounded to it (``log_norm`` stays
@@ -85,9 +90,10 @@ def kernel_parameters(params, covariance_type, dtype=np.float64):
     Returns ``(shifts, args)``: ``args`` are the parameter arguments of
     ``_accumulate_<type>`` and ``_score_<type>``.
     """
-    weights = np.asarray(params.weights, dtype=np.float64)
-    means = np.ascontiguousarray(params.means, dtype=np.float64)
-    prec_chol = np.ascontiguousarray(params.precisions_cholesky, dtype=np.float64)
+    weights, means, prec_chol = check_mixture_parameters(
+        params.weights, params.means, params.precisions_cholesky, covariance_type,
+        n_features=n_features,
+    )
     n_components, n_features = means.shape
     with np.errstate(divide="ignore"):  # a zero weight is log(0) = -inf
         log_norm = (
@@ -289,7 +295,7 @@ class ArraySource:
     def accumulate(self, params, covariance_type):
         """E-step and statistics for ``params``: one pass over the rows."""
         n_components = params.means.shape[0]
-        shifts, args = kernel_parameters(params, covariance_type, self.dtype)
+        shifts, args = kernel_parameters(params, covariance_type, self.dtype, self.n_features)
         kernel = _kernels.ACCUMULATE[covariance_type]
         part_nk, part_sums, part_scatter, part_ll = self._partials(
             covariance_type, n_components
@@ -323,6 +329,10 @@ class ArraySource:
         """
         # the kernel works about shifts in the data's dtype: record those
         shifts = np.asarray(shifts).astype(self.dtype).astype(np.float64)
+        if shifts.ndim != 2 or shifts.shape[1] != self.n_features or shifts.shape[0] < 1:
+            raise ValueError(
+                f"shifts must have shape (n_components, {self.n_features}), got {shifts.shape}."
+            )
         padded_shifts = _pad_features(shifts, 1, self.dtype, covariance_type)
         n_components = shifts.shape[0]
         part_nk, part_sums, part_scatter, _ = self._partials(
@@ -336,6 +346,11 @@ class ArraySource:
         stats = SufficientStatistics.zeros(covariance_type, shifts)
         for start, stop, rows in self._waves(n_blocks * BLOCK_ROWS):
             resp = np.ascontiguousarray(resp_for(start, stop, rows), dtype=np.float64)
+            if resp.shape != (stop - start, n_components):
+                raise ValueError(
+                    f"resp for rows {start}:{stop} has shape {resp.shape}, expected "
+                    f"{(stop - start, n_components)}."
+                )
             _kernels.accumulate_resp(
                 _read_only(rows), _read_only(self._weights(start, stop)), resp, padded_shifts,
                 kind, BLOCK_ROWS, TILE_ROWS, part_nk, part_sums, part_scatter,
@@ -354,8 +369,20 @@ class ArraySource:
     ):
         """Fill the per-row outputs given: joint log-probabilities (n, K),
         log p(x) (n,), labels (n,), responsibilities (n, K)."""
-        n_components = params.means.shape[0]
-        _, args = kernel_parameters(params, covariance_type, self.dtype)
+        _, args = kernel_parameters(params, covariance_type, self.dtype, self.n_features)
+        n_components = args[-1].shape[0]
+        n = self.n_samples
+        expected = {"log_prob": ((n, n_components), self.dtype), "lse": ((n,), self.dtype),
+                    "labels": ((n,), np.int64), "resp": ((n, n_components), self.dtype)}
+        given = {"log_prob": log_prob, "lse": lse, "labels": labels, "resp": resp}
+        for name, out in given.items():
+            shape, dtype = expected[name]
+            if out is not None and (out.shape != shape or out.dtype != dtype
+                                    or not out.flags.c_contiguous):
+                raise ValueError(
+                    f"{name} must be a C-contiguous {np.dtype(dtype).name} array of "
+                    f"shape {shape}, got {out.dtype.name} {out.shape}."
+                )
         empty_2d = np.empty((0, n_components), dtype=self.dtype)
         empty_1d = np.empty(0, dtype=self.dtype)
         no_labels = np.empty(0, dtype=np.int64)

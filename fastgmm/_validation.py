@@ -19,9 +19,8 @@ PARAMETER_CONSTRAINTS = {
     "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
     "tol": [Interval(Real, 0.0, None, closed="left")],
     "reg_covar": [Interval(Real, 0.0, None, closed="left")],
-    # scikit-learn accepts max_iter=0 (initialise only); here a fit always
-    # runs at least one EM iteration.
-    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    # 0: initialise only (scikit-learn's behaviour, no ConvergenceWarning)
+    "max_iter": [Interval(Integral, 0, None, closed="left")],
     "n_init": [Interval(Integral, 1, None, closed="left")],
     "init_params": [StrOptions({"kmeans", "random", "random_from_data", "k-means++"})],
     "weights_init": ["array-like", None],
@@ -47,9 +46,8 @@ def _check_shape(param, param_shape, name):
 
 
 def check_weights(weights, n_components):
-    weights = check_array(
-        weights, dtype=[np.float64, np.float32], ensure_2d=False, input_name="weights"
-    )
+    # no input_name: scikit-learn's message for NaN here is "Input contains NaN."
+    weights = check_array(weights, dtype=[np.float64, np.float32], ensure_2d=False)
     _check_shape(weights, (n_components,), "weights")
     if np.any(weights < 0.0) or np.any(weights > 1.0):
         raise ValueError(
@@ -67,9 +65,7 @@ def check_weights(weights, n_components):
 
 
 def check_means(means, n_components, n_features):
-    means = check_array(
-        means, dtype=[np.float64, np.float32], ensure_2d=False, input_name="means"
-    )
+    means = check_array(means, dtype=[np.float64, np.float32], ensure_2d=False)
     _check_shape(means, (n_components, n_features), "means")
     return means.astype(np.float64)
 
@@ -90,8 +86,7 @@ def check_precisions(precisions, covariance_type, n_components, n_features):
         dtype=[np.float64, np.float32],
         ensure_2d=False,
         allow_nd=covariance_type == "full",
-        input_name="precisions",
-    )
+            )
     shapes = {
         "full": (n_components, n_features, n_features),
         "tied": (n_features, n_features),
@@ -109,8 +104,17 @@ def check_precisions(precisions, covariance_type, n_components, n_features):
     return precisions.astype(np.float64)
 
 
-def check_sample_weight(sample_weight, n_samples):
-    """float64 weights of shape (n_samples,), finite, non-negative, not all zero."""
+def check_sample_weight(sample_weight, n_samples, *, rescale=True):
+    """float64 weights of shape (n_samples,), finite, non-negative, not all zero.
+
+    rescale : bool, default=True
+        Multiply the weights by a power of two that brings the largest into
+        [0.5, 1).  Weights that scale together then give the same fit (and
+        the same mean log-likelihood) whatever their scale: weights of 1e-310
+        or 1e306 would otherwise underflow or overflow in the statistics.
+        The scaling is exact (a power of two), so integer weights still give
+        the fit on duplicated rows.
+    """
     if sample_weight is None:
         return None
     if np.isscalar(sample_weight) and not isinstance(sample_weight, (str, bytes)):
@@ -134,8 +138,105 @@ def check_sample_weight(sample_weight, n_samples):
                 sample_weight.shape, (n_samples,)
             )
         )
-    if np.any(sample_weight < 0):
-        raise ValueError("Negative values in data passed to `sample_weight`.")
-    if not np.any(sample_weight > 0):
-        raise ValueError("Sample weights must contain at least one non-zero number.")
+    check_weight_values(
+        bool(np.any(sample_weight < 0)), bool(np.any(sample_weight > 0))
+    )
+    if rescale:
+        sample_weight = np.ldexp(sample_weight, -weight_exponent(sample_weight.max()))
     return sample_weight
+
+
+def check_weight_values(any_negative, any_positive):
+    """The two rules on sample weights' values, for in-memory and Dask weights."""
+    if any_negative:
+        raise ValueError("Negative values in data passed to `sample_weight`.")
+    if not any_positive:
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+
+
+def weight_exponent(largest):
+    """e with largest * 2**-e in [0.5, 1): the exact rescaling of the weights."""
+    return int(np.frexp(largest)[1])
+
+
+# ------------------------------------------------------------------ parameters
+# Fitted parameters come from fits, but also from model files and from
+# callers of the functional layer: every shape and value a kernel relies on
+# is checked here before one runs.
+
+
+def precision_cholesky_shape(covariance_type, n_components, n_features):
+    return {
+        "full": (n_components, n_features, n_features),
+        "tied": (n_features, n_features),
+        "diag": (n_components, n_features),
+        "spherical": (n_components,),
+    }[covariance_type]
+
+
+def _finite_array(value, name, shape, what):
+    try:
+        a = np.asarray(value)
+    except Exception:  # ragged nested lists and the like
+        raise ValueError(f"{what}{name} is not an array of numbers.") from None
+    if a.dtype.kind not in "fiu" or a.dtype == np.float16:
+        raise ValueError(f"{what}{name} must hold float32 or float64 numbers, got {a.dtype}.")
+    if a.shape != shape:
+        raise ValueError(f"{what}{name} has shape {a.shape}, expected {shape}.")
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if not np.isfinite(a).all():
+        raise ValueError(f"{what}{name} contains NaN or infinity.")
+    return a
+
+
+def check_mixture_parameters(weights, means, precisions_cholesky, covariance_type, *,
+                             n_features=None, normalized=False, what=""):
+    """Weights, means and precision Cholesky factors a kernel can run on.
+
+    Shapes agree with each other (and with ``n_features`` when given), all
+    values are finite, weights are non-negative (and sum to one when
+    ``normalized``), and the factors are what scikit-learn's
+    ``precisions_cholesky_`` is: upper triangular with a positive diagonal
+    for 'full' and 'tied', positive for 'diag' and 'spherical'.  Returns the
+    three as C-contiguous float64 arrays; raises ValueError naming the
+    problem.  ``what`` prefixes the messages (a file name).
+    """
+    from ._stats import COVARIANCE_TYPES
+
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(
+            f"{what}covariance_type must be one of {COVARIANCE_TYPES}, got "
+            f"{covariance_type!r}."
+        )
+    means_shape = np.shape(means)
+    if len(means_shape) != 2 or means_shape[0] < 1 or means_shape[1] < 1:
+        raise ValueError(
+            f"{what}means must have shape (n_components, n_features), got {means_shape}."
+        )
+    n_components = means_shape[0]
+    if n_features is None:
+        n_features = means_shape[1]
+    means = _finite_array(means, "means", (n_components, n_features), what)
+    weights = _finite_array(weights, "weights", (n_components,), what)
+    if np.any(weights < 0):
+        raise ValueError(f"{what}weights must be non-negative, got {weights.min()}.")
+    if normalized and not abs(weights.sum() - 1.0) <= 1e-5:
+        raise ValueError(f"{what}weights must sum to 1, got {weights.sum()}.")
+    shape = precision_cholesky_shape(covariance_type, n_components, n_features)
+    chol = _finite_array(precisions_cholesky, "precisions_cholesky", shape, what)
+    if covariance_type in ("full", "tied"):
+        stacked = chol.reshape((-1, n_features, n_features))
+        if np.any(np.tril(stacked, -1) != 0):
+            raise ValueError(
+                f"{what}precisions_cholesky for {covariance_type!r} must be upper "
+                "triangular (scikit-learn's precisions_cholesky_)."
+            )
+        diagonal = np.diagonal(stacked, axis1=1, axis2=2)
+    else:
+        diagonal = chol
+    if not np.all(diagonal > 0):
+        raise ValueError(
+            f"{what}precisions_cholesky must have a positive "
+            f"{'diagonal' if covariance_type in ('full', 'tied') else 'value'} everywhere."
+        )
+    return weights, means, chol

@@ -317,14 +317,14 @@ def cmd_plot(args):
 
 
 def cmd_demo(args):
-    from . import _kernels
+    from . import _threads
     from .datasets import make_gaussian_mixture
 
     dtype = np.float32 if args.float32 else np.float64
     print(
         f"fastgmm demo: {args.n_samples:,} x {args.n_features} {np.dtype(dtype).name} "
         f"points from {args.n_components} Gaussians, covariance_type="
-        f"{args.covariance_type!r}, threads={args.threads or _kernels.max_threads()}"
+        f"{args.covariance_type!r}, threads={args.threads or _threads.max_threads()}"
     )
     tic = time.perf_counter()
     X, labels, _ = make_gaussian_mixture(
@@ -383,14 +383,14 @@ def cmd_info(args):
     import scipy
     import sklearn
 
-    from . import __version__, _config, _kernels
+    from . import __version__, _config, _threads
 
-    layer = _kernels.threading_layer()
+    layer = _threads.threading_layer()
     if layer is None:  # chosen at the first parallel launch: launch one
         from .functional import score_samples
 
         score_samples(np.zeros((2, 1)), [1.0], [[0.0]], [1.0], "spherical")
-        layer = _kernels.threading_layer()
+        layer = _threads.threading_layer()
     cache_dir = numba.config.CACHE_DIR or os.path.join(os.path.dirname(__file__), "__pycache__")
     print(f"fastgmm        {__version__}")
     print(f"python         {platform.python_version()} ({sys.executable})")
@@ -399,7 +399,7 @@ def cmd_info(args):
     print(f"scipy          {scipy.__version__}")
     print(f"scikit-learn   {sklearn.__version__}")
     print(f"cpus           {os.cpu_count()}")
-    print(f"threads        {_kernels.max_threads()} (numba)")
+    print(f"threads        {_threads.max_threads()} (numba)")
     print(f"threading layer {layer}")
     print(f"kernel cache   {'on' if _config.NUMBA_CACHE else 'off (FASTGMM_NUMBA_CACHE=0)'}: "
           f"{cache_dir}")

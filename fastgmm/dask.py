@@ -228,10 +228,11 @@ class DaskSource:
         return _tree_sum(parts).compute()
 
     def score_lazy(self, params, covariance_type, what, n_components):
-        """A lazy Dask array of per-row outputs ('labels', 'lse' or 'resp')."""
+        """A lazy Dask array of per-row outputs ('labels', 'lse', 'resp' or
+        'log_prob')."""
         kwargs = dict(params=params, covariance_type=covariance_type, what=what,
                       n_components=n_components)
-        if what == "resp":
+        if what in ("resp", "log_prob"):
             return self.X.map_blocks(
                 _block_score, dtype=self.dtype, chunks=(self.X.chunks[0], (n_components,)),
                 **kwargs,

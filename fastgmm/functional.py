@@ -32,7 +32,7 @@ True
 
 import numpy as np
 
-from . import _kernels
+from . import _threads
 from ._mstep import (
     GaussianParameters,
     compute_precision_cholesky,
@@ -80,7 +80,7 @@ def _score(X, weights, means, precisions_cholesky, covariance_type, n_threads, *
     shapes = {"log_prob": (n_samples, n_components), "lse": (n_samples,),
               "resp": (n_samples, n_components)}
     out = {name: np.empty(shapes[name], dtype=X.dtype) for name in outputs}
-    with _kernels.threads(n_threads):
+    with _threads.threads(n_threads):
         ArraySource(X).score(params, covariance_type, **out)
     return out
 
@@ -122,7 +122,7 @@ def sufficient_statistics(X, weights, means, precisions_cholesky, covariance_typ
             raise ValueError(
                 f"sample_weight.shape == {sample_weight.shape}, expected {(X.shape[0],)}!"
             )
-    with _kernels.threads(n_threads):
+    with _threads.threads(n_threads):
         return ArraySource(X, sample_weight).accumulate(params, covariance_type)
 
 
