@@ -4,12 +4,10 @@
 """
 
 from . import functional
-from ._estimator import GaussianMixture
+from ._estimator import GaussianMixture, load
 from ._patch import is_patched, patch_sklearn, sklearn_patched, unpatch_sklearn
-from ._persistence import load
 from ._stats import SufficientStatistics
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "GaussianMixture",

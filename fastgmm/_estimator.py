@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _threads
+from . import _persistence, _threads
 from ._em import (
     EMSettings,
     VerboseReporter,
@@ -696,9 +696,7 @@ default='kmeans'
         ----------
         path : str or path-like
         """
-        from ._persistence import save
-
-        save(self, path)
+        _persistence.save(self, path)
 
     def _n_parameters(self):
         n_components, n_features = self.means_.shape
@@ -732,3 +730,29 @@ default='kmeans'
         aic : float
         """
         return -2 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters()
+
+
+def load(path):
+    """Read a model written by :meth:`GaussianMixture.save`.
+
+    The file is untrusted input: every field is checked against the others
+    (shapes, dtypes, finite values, weights summing to one, triangular
+    factors with a positive diagonal, the parameters' constraints) before
+    the model is built.  Nothing in it is executed (no pickle).
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    model : fastgmm.GaussianMixture
+        Fitted, with the saved parameters and attributes.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a fastgmm model file, is truncated or corrupt, or
+        its fields disagree; the message names the problem.
+    """
+    return _persistence.read_model(path, GaussianMixture)

@@ -1,95 +1,285 @@
-"""Saving and loading fitted models as portable ``.npz`` files (no pickle)."""
+"""The ``.npz`` model file format (no pickle): write it, and read it back as
+untrusted input.
+
+A file holds the fitted arrays and one JSON metadata string (format,
+version, constructor parameters, scalar attributes).  Reading checks every
+field against the others before a model is built, so a truncated, edited or
+crafted file gives one ``ValueError`` naming the problem, never a model that
+predicts garbage or a kernel that reads out of bounds.  Saving writes a
+temporary file beside the target and renames it over the target, so a
+failed save leaves the old file as it was.
+"""
 
 import json
+import math
 import os
+import tempfile
+from numbers import Integral, Real
 
 import numpy as np
+
+from ._version import __version__
 
 FORMAT = "fastgmm-model"
 FORMAT_VERSION = 1
 
 _ARRAYS = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
 _INIT_ARRAYS = ("weights_init", "means_init", "precisions_init")
+_SCALARS = ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_")
+# written since fastgmm 0.1.0; optional when reading
+_DIAGNOSTICS = ("init_time_", "iter_times_", "best_init_")
+
+
+def _json_value(name, value):
+    if isinstance(value, np.generic):
+        value = value.item()
+    if name == "random_state" and not (value is None or isinstance(value, Integral)):
+        return None  # a RandomState instance has no portable form
+    return int(value) if isinstance(value, Integral) and not isinstance(value, bool) else value
 
 
 def save(model, path):
-    """Write a fitted GaussianMixture to ``path`` (.npz, readable without pickle)."""
+    """Write a fitted mixture to ``path`` (.npz, readable without pickle)."""
     from sklearn.utils.validation import check_is_fitted
-
-    from . import __version__
 
     check_is_fitted(model)
     params = model.get_params()
-    json_params = {}
-    for name, value in params.items():
-        if name in _INIT_ARRAYS:
-            continue
-        if name == "random_state" and not (value is None or isinstance(value, int)):
-            value = None  # a RandomState instance has no portable form
-        json_params[name] = value.item() if isinstance(value, np.generic) else value
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "fastgmm_version": __version__,
-        "params": json_params,
+        "params": {
+            name: _json_value(name, value)
+            for name, value in params.items()
+            if name not in _INIT_ARRAYS
+        },
         "converged_": bool(model.converged_),
         "n_iter_": int(model.n_iter_),
         "lower_bound_": float(model.lower_bound_),
         "lower_bounds_": [float(v) for v in model.lower_bounds_],
         "n_features_in_": int(model.n_features_in_),
     }
-    arrays = {name: getattr(model, name) for name in _ARRAYS}
+    for name in _DIAGNOSTICS:
+        if hasattr(model, name):
+            value = getattr(model, name)
+            meta[name] = [float(v) for v in value] if name == "iter_times_" else (
+                int(value) if name == "best_init_" else float(value))
+    arrays = {name: np.asarray(getattr(model, name)) for name in _ARRAYS}
     for name in _INIT_ARRAYS:
         if params[name] is not None:
             arrays["init__" + name] = np.asarray(params[name])
     if hasattr(model, "feature_names_in_"):
         arrays["feature_names_in_"] = np.asarray(model.feature_names_in_, dtype=str)
+
     path = os.fspath(path)
-    with open(path, "wb") as f:  # np.savez would append .npz to other names
-        np.savez(f, __meta__=np.array(json.dumps(meta)), **arrays)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
+                               suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:  # np.savez would append .npz to other names
+            np.savez(f, __meta__=np.array(json.dumps(meta)), **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
-def load(path):
-    """Read a model written by :meth:`GaussianMixture.save`.
+class _Reader:
+    """Field-by-field checks of one model file; each failure names the file."""
 
-    Parameters
-    ----------
-    path : str or path-like
+    def __init__(self, path, archive, meta):
+        self.path = path
+        self.archive = archive
+        self.meta = meta
 
-    Returns
-    -------
-    model : fastgmm.GaussianMixture
-        Fitted, with the saved parameters and attributes.
-    """
-    from ._estimator import GaussianMixture
+    def fail(self, message):
+        raise ValueError(f"{self.path}: {message}")
+
+    def scalar(self, name, kind):
+        if name not in self.meta:
+            self.fail(f"metadata has no {name!r}")
+        value = self.meta[name]
+        ok = {
+            "bool": isinstance(value, bool),
+            "int": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+            "float": isinstance(value, (int, float)) and not isinstance(value, bool)
+            and not math.isnan(value),
+        }[kind]
+        if not ok:
+            self.fail(f"{name} must be a{'n' if kind == 'int' else ''} {kind}, got {value!r}")
+        return float(value) if kind == "float" else value
+
+    def float_list(self, name):
+        value = self.meta.get(name)
+        if not isinstance(value, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+        ):
+            self.fail(f"{name} must be a list of numbers")
+        return [float(v) for v in value]
+
+    def array(self, name, shape, dtype):
+        if name not in self.archive.files:
+            self.fail(f"no array {name!r}")
+        a = self.archive[name]
+        if a.dtype != dtype:
+            self.fail(f"{name} has dtype {a.dtype}, expected {dtype} like weights_")
+        if a.shape != shape:
+            self.fail(f"{name} has shape {a.shape}, expected {shape}")
+        if not np.isfinite(a).all():
+            self.fail(f"{name} contains NaN or infinity")
+        return a
+
+
+def _read_meta(path, archive):
+    if "__meta__" not in archive.files:
+        raise ValueError(f"{path}: not a fastgmm model file (no metadata)")
+    raw = archive["__meta__"]
+    if raw.dtype.kind != "U" or raw.shape != ():
+        raise ValueError(f"{path}: not a fastgmm model file (bad metadata)")
+    try:
+        meta = json.loads(str(raw))
+    except ValueError:
+        raise ValueError(f"{path}: not a fastgmm model file (metadata is not JSON)") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a fastgmm model file")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{path}: bad format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} was saved by fastgmm {meta.get('fastgmm_version')} in model "
+            f"format {version}; this fastgmm reads format "
+            f"{FORMAT_VERSION} and older: upgrade fastgmm to load it."
+        )
+    return meta
+
+
+def read_model(path, estimator_class):
+    """A fitted ``estimator_class`` from the file at ``path``, every field checked."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from ._mstep import precisions_from_cholesky
+    from ._validation import (
+        check_means,
+        check_mixture_parameters,
+        check_precisions,
+        check_weights,
+    )
 
     try:
-        data = np.load(os.fspath(path), allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: not a fastgmm model file ({exc})") from None
-    if not hasattr(data, "files"):  # a plain .npy array
+        archive = np.load(os.fspath(path), allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # BadZipFile, EOFError, pickled content, ...
+        raise ValueError(
+            f"{path}: not a fastgmm model file ({type(exc).__name__}: {exc})"
+        ) from None
+    if not hasattr(archive, "files"):  # a plain .npy array
         raise ValueError(f"{path}: not a fastgmm model file (a bare array)")
-    with data:
-        if "__meta__" not in data.files:
-            raise ValueError(f"{path}: not a fastgmm model file (no metadata)")
-        meta = json.loads(str(data["__meta__"]))
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{path}: not a fastgmm model file")
-        if meta["format_version"] > FORMAT_VERSION:
-            raise ValueError(
-                f"{path} was saved by fastgmm {meta.get('fastgmm_version')} in model "
-                f"format {meta['format_version']}; this fastgmm reads format "
-                f"{FORMAT_VERSION} and older: upgrade fastgmm to load it."
+    try:
+        with archive:
+            meta = _read_meta(path, archive)
+            r = _Reader(path, archive, meta)
+            params = meta.get("params")
+            if not isinstance(params, dict):
+                r.fail("metadata has no parameters")
+            known = estimator_class().get_params()
+            unknown = sorted(set(params) - set(known))
+            if unknown:
+                r.fail(f"unknown parameters {unknown}")
+            params = dict(params)
+            for name in _INIT_ARRAYS:
+                key = "init__" + name
+                params[name] = archive[key] if key in archive.files else None
+            model = estimator_class(**params)
+            try:
+                model._validate_params()
+            except InvalidParameterError as exc:
+                r.fail(str(exc))
+            n_components, covariance_type = model.n_components, model.covariance_type
+
+            n_features = r.scalar("n_features_in_", "int")
+            if n_features < 1:
+                r.fail("n_features_in_ must be at least 1")
+            weights = archive["weights_"] if "weights_" in archive.files else None
+            if weights is None:
+                r.fail("no array 'weights_'")
+            dtype = weights.dtype
+            if dtype not in (np.float32, np.float64):
+                r.fail(f"weights_ has dtype {dtype}, expected float32 or float64")
+            weights = r.array("weights_", (n_components,), dtype)
+            means = r.array("means_", (n_components, n_features), dtype)
+            cov_shape = {
+                "full": (n_components, n_features, n_features),
+                "tied": (n_features, n_features),
+                "diag": (n_components, n_features),
+                "spherical": (n_components,),
+            }[covariance_type]
+            chol = r.array("precisions_cholesky_", cov_shape, dtype)
+            precisions = r.array("precisions_", cov_shape, dtype)
+            covariances = r.array("covariances_", cov_shape, dtype)
+            check_mixture_parameters(
+                weights, means, chol, covariance_type, normalized=True, what=f"{path}: "
             )
-        params = dict(meta["params"])
-        for name in _INIT_ARRAYS:
-            key = "init__" + name
-            params[name] = data[key] if key in data.files else None
-        model = GaussianMixture(**params)
-        for name in _ARRAYS:
-            setattr(model, name, data[name])
-        if "feature_names_in_" in data.files:
-            model.feature_names_in_ = data["feature_names_in_"].astype(object)
-    for name in ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_"):
-        setattr(model, name, meta[name])
+            if covariance_type in ("diag", "spherical") and not np.all(covariances > 0):
+                r.fail("covariances_ must be positive")
+            expected = precisions_from_cholesky(chol.astype(np.float64), covariance_type)
+            tol = 1e-4 if dtype == np.float32 else 1e-10
+            if not np.allclose(precisions, expected, rtol=tol,
+                               atol=tol * np.abs(expected).max()):
+                r.fail("precisions_ disagree with precisions_cholesky_")
+
+            names = None
+            if "feature_names_in_" in archive.files:
+                names = archive["feature_names_in_"]
+                if names.dtype.kind != "U" or names.shape != (n_features,):
+                    r.fail(f"feature_names_in_ must be {n_features} strings")
+            try:  # the *_init arrays, as fit would check them
+                if model.weights_init is not None:
+                    check_weights(model.weights_init, n_components)
+                if model.means_init is not None:
+                    check_means(model.means_init, n_components, n_features)
+                if model.precisions_init is not None:
+                    check_precisions(model.precisions_init, covariance_type, n_components,
+                                     n_features)
+            except ValueError as exc:
+                r.fail(f"initial parameters: {exc}")
+
+            n_iter = r.scalar("n_iter_", "int")
+            converged = r.scalar("converged_", "bool")
+            lower_bound = r.scalar("lower_bound_", "float")
+            lower_bounds = r.float_list("lower_bounds_")
+            diagnostics = {}
+            if "init_time_" in meta:
+                diagnostics["init_time_"] = r.scalar("init_time_", "float")
+            if "iter_times_" in meta:
+                diagnostics["iter_times_"] = r.float_list("iter_times_")
+            if "best_init_" in meta:
+                diagnostics["best_init_"] = r.scalar("best_init_", "int")
+    except ValueError:
+        raise
+    except Exception as exc:  # a member that cannot be read: truncated, corrupt
+        raise ValueError(
+            f"{path}: corrupt fastgmm model file ({type(exc).__name__}: {exc})"
+        ) from None
+
+    model.weights_ = weights
+    model.means_ = means
+    model.covariances_ = covariances
+    model.precisions_ = precisions
+    model.precisions_cholesky_ = chol
+    if names is not None:
+        model.feature_names_in_ = names.astype(object)
+    model.n_features_in_ = n_features
+    model.n_iter_ = n_iter
+    model.converged_ = converged
+    model.lower_bound_ = lower_bound
+    model.lower_bounds_ = lower_bounds
+    for name, value in diagnostics.items():
+        setattr(model, name, value)
     return model

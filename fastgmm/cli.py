@@ -10,8 +10,11 @@
     fastgmm info                            versions, threads, threading layer, cache
 
 DATA is ``.npy`` (opened as a memory map, read in place), ``.npz`` (its first
-array, or ``--key``) or ``.csv`` (numbers, an optional header line).  Errors
-are one line on stderr and a non-zero exit status.
+array, or ``--key``) or ``.csv`` (numbers; the delimiter is sniffed, a header
+line is kept as the column names, a pandas index column is dropped, and a
+ragged line or empty cell is an error naming its line).  Outputs are written
+in the format their extension names.  Errors are one line on stderr and a
+non-zero exit status.
 """
 
 import argparse
@@ -33,10 +36,17 @@ class CLIError(Exception):
 
 
 def load_data(path, key=None):
-    """A 2-D float array from .npy (memory-mapped), .npz or .csv."""
+    """A 2-D float array from .npy (memory-mapped), .npz or .csv/.txt."""
+    return load_table(path, key)[0]
+
+
+def load_table(path, key=None):
+    """``(X, feature_names)``: the array of :func:`load_data`, and a CSV
+    file's column names if it has a header line (else None)."""
     if not os.path.exists(path):
         raise CLIError(f"{path}: no such file")
     ext = os.path.splitext(path)[1].lower()
+    names = None
     try:
         if ext == ".npy":
             X = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -49,7 +59,7 @@ def load_data(path, key=None):
                     raise CLIError(f"{path}: no array {name!r} (has {archive.files})")
                 X = archive[name]
         elif ext in (".csv", ".txt"):
-            X = _load_csv(path)
+            X, names = read_csv(path)
         else:
             raise CLIError(f"{path}: unknown data format {ext!r} (use .npy, .npz or .csv)")
     except CLIError:
@@ -64,24 +74,168 @@ def load_data(path, key=None):
         if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
             raise CLIError(f"{path}: expected numbers, got dtype {X.dtype}")
         X = X.astype(np.float64)
-    return X
+    return X, names
 
 
-def _load_csv(path):
+def _is_number(text):
     try:
-        return np.loadtxt(path, delimiter=",", ndmin=2)
+        float(text)
     except ValueError:
-        return np.loadtxt(path, delimiter=",", ndmin=2, skiprows=1)  # a header line
+        return False
+    return True
+
+
+def read_csv(path):
+    """Numbers from a CSV file, and its column names (None without a header).
+
+    The rules, the same with or without pandas (which reads large files much
+    faster when it is installed):
+
+    * the delimiter is sniffed among ``,`` ``;`` tab and space;
+      values may be quoted;
+    * the first line is a header when any of its fields is not a number;
+    * a first column with an empty name (as pandas' ``to_csv()`` writes
+      its index) is an index, and is dropped;
+    * every line has as many fields as the first; an empty cell, a short or
+      long line, or a value that is not a number is an error naming its line.
+    """
+    import csv
+
+    with open(path, newline="") as f:
+        head = f.read(64 * 1024)
+    if not head.strip():
+        raise CLIError(f"{path}: the file is empty")
+    try:
+        dialect = csv.Sniffer().sniff(head, delimiters=",;\t ")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","  # one column, or nothing to tell
+    first = next(csv.reader([head.splitlines()[0]], delimiter=delimiter,
+                            skipinitialspace=True))
+    header = not all(_is_number(v) for v in first)
+    names = [v.strip() for v in first] if header else None
+    index = header and names[0] in ("", "Unnamed: 0")
+    n_fields = len(first)
+    try:
+        import pandas as pd
+    except ImportError:
+        pd = None
+    if pd is not None:
+        X = _read_csv_pandas(pd, path, delimiter, header, n_fields)
+    else:
+        X = _read_csv_plain(path, delimiter, header, n_fields)
+    if index:
+        X, names = X[:, 1:], names[1:]
+        if X.shape[1] == 0:
+            raise CLIError(f"{path}: no column besides the index")
+    return np.ascontiguousarray(X), names
+
+
+def _csv_error(path, line_number, fields, n_fields, delimiter):
+    if len(fields) != n_fields:
+        return CLIError(
+            f"{path}: line {line_number} has {len(fields)} fields, expected {n_fields} "
+            f"(delimiter {delimiter!r})"
+        )
+    for column, value in enumerate(fields, 1):
+        if not value.strip():
+            return CLIError(f"{path}: line {line_number}, column {column} is empty")
+        if not _is_number(value):
+            return CLIError(
+                f"{path}: line {line_number}, column {column}: {value.strip()!r} is not "
+                "a number"
+            )
+    return None
+
+
+def _read_csv_plain(path, delimiter, header, n_fields):
+    import csv
+
+    rows = []
+    with open(path, newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter, skipinitialspace=True)
+        for line_number, fields in enumerate(reader, 1):
+            if line_number == 1 and header:
+                continue
+            if not fields:  # a blank line
+                continue
+            error = _csv_error(path, line_number, fields, n_fields, delimiter)
+            if error is not None:
+                raise error
+            rows.append([float(v) for v in fields])
+    if not rows:
+        raise CLIError(f"{path}: no data rows")
+    return np.array(rows, dtype=np.float64)
+
+
+def _read_csv_pandas(pd, path, delimiter, header, n_fields):
+    try:
+        frame = pd.read_csv(
+            path, sep=delimiter, header=0 if header else None, skipinitialspace=True,
+            dtype=str, keep_default_na=False, skip_blank_lines=True,
+            engine="python" if delimiter == " " else "c",
+        )  # fmt: skip
+    except pd.errors.ParserError:
+        return _read_csv_plain(path, delimiter, header, n_fields)  # names the line
+    except pd.errors.EmptyDataError:
+        raise CLIError(f"{path}: no data rows") from None
+    if frame.shape[0] == 0:
+        raise CLIError(f"{path}: no data rows")
+    values = frame.to_numpy()
+    try:
+        return values.astype(np.float64)
+    except ValueError:
+        # an empty cell, a short line or a word: the plain reader names it
+        return _read_csv_plain(path, delimiter, header, n_fields)
 
 
 def load_weights(path, n_samples):
     if path is None:
         return None
-    w = load_data(path) if not path.endswith(".npy") else np.load(path, allow_pickle=False)
-    w = np.asarray(w, dtype=np.float64).reshape(-1)
+    w = np.asarray(load_data(path) if not path.endswith(".npy")
+                   else np.load(path, allow_pickle=False))
+    if w.ndim == 2 and 1 in w.shape:
+        w = w.reshape(-1)
+    if w.ndim != 1:
+        raise CLIError(f"{path}: expected one weight per row, got shape {w.shape}")
     if w.shape[0] != n_samples:
         raise CLIError(f"{path}: {w.shape[0]} weights for {n_samples} samples")
-    return w
+    return np.asarray(w, dtype=np.float64)
+
+
+# ------------------------------------------------------------------ output
+
+_OUTPUT_FORMATS = (".npy", ".csv", ".txt")
+
+
+def output_path(path, formats=_OUTPUT_FORMATS, default=".npy"):
+    """The path an output is written to, checked before any work is done:
+    by its extension (none: ``default`` is appended), in a folder that exists
+    and can be written."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext == "":
+        path, ext = path + default, default
+    elif ext not in formats:
+        raise CLIError(f"{path}: unknown output format {ext!r} (use {', '.join(formats)})")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CLIError(f"{path}: no such folder {folder}")
+    if not os.access(folder, os.W_OK) or (os.path.exists(path)
+                                          and not os.access(path, os.W_OK)):
+        raise CLIError(f"{path}: cannot write there (permission denied)")
+    return path
+
+
+def write_array(path, array, header=None):
+    """Write ``array`` to ``path`` in the format its extension names."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".npy":
+        with open(path, "wb") as f:  # np.save(name) would append .npy
+            np.save(f, array)
+    else:
+        fmt = "%d" if np.issubdtype(array.dtype, np.integer) else "%.17g"
+        np.savetxt(path, np.atleast_1d(array), delimiter=",", fmt=fmt,
+                   header=header or "", comments="")
 
 
 def parse_range(text):
@@ -103,12 +257,14 @@ def parse_range(text):
 
 
 class ProgressReporter:
-    """One line per EM iteration: rewritten in place on a terminal."""
+    """One line per EM iteration: rewritten in place on a terminal (cut to
+    its width, the rest of the old line cleared), one line each otherwise."""
 
     def __init__(self, stream=None, n_init=1):
         self.stream = stream or sys.stdout
         self.tty = self.stream.isatty()
         self.n_init = n_init
+        self.shown = 0  # characters of the line on screen
 
     def init_begin(self, n_init):
         self.init = n_init
@@ -116,6 +272,14 @@ class ProgressReporter:
 
     def iterations_begin(self):
         self.last = time.perf_counter()  # time the iterations, not the init
+
+    def _rewrite(self, line):
+        import shutil
+
+        width = max(20, shutil.get_terminal_size().columns - 1)
+        line = line[:width]
+        self.stream.write("\r" + line + " " * max(0, self.shown - len(line)))
+        self.shown = len(line)
 
     def iteration_end(self, n_iter, diff_ll, lower_bound):
         now = time.perf_counter()
@@ -126,14 +290,15 @@ class ProgressReporter:
         )
         self.last = now
         if self.tty:
-            self.stream.write("\r" + line)
+            self._rewrite(line)
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
 
     def init_end(self, lower_bound, converged):
-        if self.tty:
+        if self.tty and self.shown:
             self.stream.write("\n")
+            self.shown = 0
         state = "converged" if converged else "did not converge"
         self.stream.write(
             f"init {self.init + 1}/{self.n_init} {state} in "
@@ -180,7 +345,8 @@ def _fit_quietly(X, sample_weight, **params):
 def cmd_fit(args):
     import warnings
 
-    X = load_data(args.data, args.key)
+    output = output_path(args.output, (".npz",), ".npz") if args.output else None
+    X, names = load_table(args.data, args.key)
     w = load_weights(args.weights, X.shape[0])
     print(f"fitting {args.n_components} {args.covariance_type} components to "
           f"{X.shape[0]:,} x {X.shape[1]} {X.dtype.name} ({args.data})")
@@ -196,26 +362,51 @@ def cmd_fit(args):
         model.fit(X, sample_weight=w)
     elapsed = time.perf_counter() - tic
     model = _plain(model)
-    bic = model.bic(X) if w is None else _weighted_bic(model, X, w)
+    if names is not None:  # a CSV header: saved with the model, checked on use
+        model.feature_names_in_ = np.asarray(names, dtype=object)
+    bic = _quiet(model.bic, X) if w is None else _weighted_bic(model, X, w)
     print(
         f"\n{'converged' if model.converged_ else 'did NOT converge'} after "
         f"{model.n_iter_} iterations (best of {args.n_init} init), {elapsed:.2f} s "
         f"(init {model.init_time_:.2f} s, {np.median(model.iter_times_):.3f} s/iter)\n"
         f"lower bound {model.lower_bound_:.6f} per sample, BIC {bic:.2f}"
     )
-    if args.output:
-        model.save(args.output)
-        print(f"model saved to {args.output}")
+    if output:
+        model.save(output)
+        print(f"model saved to {output}")
     return 0
 
 
 def _weighted_bic(model, X, w):
     n = w.sum()
-    return -2 * model.score(X, sample_weight=w) * n + model._n_parameters() * math.log(n)
+    ll = _quiet(model.score, X, sample_weight=w)
+    return -2 * ll * n + model._n_parameters() * math.log(n)
+
+
+def _quiet(method, X, **kwargs):
+    """``method(X)`` on a plain array for a model fitted with column names
+    (the command line has checked the names itself)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        return method(np.asarray(X) if not isinstance(X, np.memmap) else X, **kwargs)
+
+
+def _load_model_and_data(args):
+    model = _load_model(args.model)
+    X, names = load_table(args.data, args.key)
+    fitted = getattr(model, "feature_names_in_", None)
+    if names is not None and fitted is not None and list(names) != list(fitted):
+        raise CLIError(
+            f"{args.data}: columns {list(names)} differ from the model's "
+            f"{list(fitted)}"
+        )
+    return model, X
 
 
 def _load_model(path):
-    from ._persistence import load
+    from ._estimator import load
 
     if not os.path.exists(path):
         raise CLIError(f"{path}: no such file")
@@ -223,23 +414,26 @@ def _load_model(path):
 
 
 def cmd_predict(args):
-    model = _load_model(args.model)
-    X = load_data(args.data, args.key)
-    out = model.predict_proba(X) if args.proba else model.predict(X)
-    np.save(args.output, out)
+    output = output_path(args.output)
+    model, X = _load_model_and_data(args)
+    out = _quiet(model.predict_proba if args.proba else model.predict, X)
+    header = None
+    if os.path.splitext(output)[1].lower() != ".npy":
+        header = (",".join(f"p{k}" for k in range(out.shape[1])) if args.proba
+                  else "label")
+    write_array(output, out, header=header)
     what = "responsibilities" if args.proba else "labels"
-    print(f"{what} of {X.shape[0]:,} samples, shape {out.shape}, saved to {args.output}")
+    print(f"{what} of {X.shape[0]:,} samples, shape {out.shape}, saved to {output}")
     return 0
 
 
 def cmd_score(args):
-    model = _load_model(args.model)
-    X = load_data(args.data, args.key)
+    model, X = _load_model_and_data(args)
     w = load_weights(args.weights, X.shape[0])
-    print(f"mean log-likelihood {model.score(X, sample_weight=w):.6f} over "
+    print(f"mean log-likelihood {_quiet(model.score, X, sample_weight=w):.6f} over "
           f"{X.shape[0]:,} samples")
     if w is None:
-        print(f"BIC {model.bic(X):.2f}  AIC {model.aic(X):.2f}")
+        print(f"BIC {_quiet(model.bic, X):.2f}  AIC {_quiet(model.aic, X):.2f}")
     return 0
 
 
@@ -254,10 +448,11 @@ def cmd_select(args):
         if t not in COVARIANCE_TYPES:
             raise CLIError(f"--covariance-type: unknown {t!r} (use {COVARIANCE_TYPES} or all)")
     if args.plot:
-        from .plotting import _pyplot
+        from .plotting import require_pyplot
 
+        args.plot = output_path(args.plot, (".png",), ".png")
         try:
-            _pyplot()
+            require_pyplot()
         except ImportError as exc:
             raise CLIError(f"--plot: {exc}") from None
     if max(ks) > X.shape[0]:
@@ -299,8 +494,8 @@ def cmd_select(args):
 def cmd_plot(args):
     from .plotting import plot_ellipses
 
-    model = _load_model(args.model)
-    X = load_data(args.data, args.key)
+    output = output_path(args.output, (".png",), ".png")
+    model, X = _load_model_and_data(args)
     try:
         features = tuple(int(v) for v in args.features.split(","))
     except ValueError:
@@ -309,10 +504,11 @@ def cmd_plot(args):
     if len(features) != 2:
         raise CLIError(f"--features: expected two column numbers, got {args.features!r}")
     try:
-        plot_ellipses(model, X, args.output, features=features, max_points=args.max_points)
+        _quiet(lambda rows: plot_ellipses(model, rows, output, features=features,
+                                          max_points=args.max_points), X)
     except ImportError as exc:
         raise CLIError(str(exc)) from None
-    print(f"plot saved to {args.output}")
+    print(f"plot saved to {output}")
     return 0
 
 
@@ -363,16 +559,19 @@ def _label_agreement(pred, truth, n_components):
 def cmd_make_data(args):
     from .datasets import make_gaussian_mixture
 
+    output = output_path(args.output)
+    labels_output = output_path(args.labels) if args.labels else None
     X, labels, _ = make_gaussian_mixture(
         args.n_samples, args.n_features, args.n_components, separation=args.separation,
         dtype=np.float32 if args.float32 else np.float64, random_state=args.seed,
     )  # fmt: skip
-    np.save(args.output, X)
+    header = ",".join(f"x{j}" for j in range(X.shape[1]))
+    write_array(output, X, header=header)
     print(f"{X.shape[0]:,} x {X.shape[1]} {X.dtype.name} rows from {args.n_components} "
-          f"Gaussians saved to {args.output}")
-    if args.labels:
-        np.save(args.labels, labels)
-        print(f"true labels saved to {args.labels}")
+          f"Gaussians saved to {output}")
+    if labels_output:
+        write_array(labels_output, labels, header="label")
+        print(f"true labels saved to {labels_output}")
     return 0
 
 
@@ -409,95 +608,134 @@ def cmd_info(args):
 # ------------------------------------------------------------------ parser
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
+                     argparse.ArgumentDefaultsHelpFormatter):
+    """The description as written, and every option's default in its help
+    (a help text that names its default itself, or a flag, is left alone)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
 def _add_data(p):
-    p.add_argument("data", help="data file: .npy, .npz or .csv")
-    p.add_argument("--key", help="array name inside a .npz")
+    p.add_argument("data", help="data file: .npy (memory-mapped), .npz or .csv")
+    p.add_argument("--key", default=None,
+                   help="array name inside a .npz (default: its first array)")
 
 
 def _add_fit_options(p):
-    p.add_argument("--max-iter", type=int, default=100)
-    p.add_argument("--tol", type=float, default=1e-3)
+    p.add_argument("--max-iter", type=int, default=100,
+                   help="EM iterations at most per initialisation")
+    p.add_argument("--tol", type=float, default=1e-3,
+                   help="stop when the mean log-likelihood changes by less")
     p.add_argument("--seed", type=int, default=0, help="random_state")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--n-init", type=int, default=1)
-    p.add_argument("--weights", help="sample weights (.npy, .csv), one per row")
+    p.add_argument("--threads", type=int, default=None,
+                   help="kernel threads (default: all cores Numba may use)")
+    p.add_argument("--n-init", type=int, default=1,
+                   help="initialisations; the best fit is kept")
+    p.add_argument("--weights", default=None,
+                   help="sample weights (.npy or .csv), one per row (default: none)")
 
 
 def build_parser():
+    from ._version import __version__
+
     parser = argparse.ArgumentParser(
-        prog="fastgmm", description="Gaussian mixtures by EM, fast and lean.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="fastgmm", description=__doc__.split("\n\n")[1],
+        formatter_class=_HelpFormatter,
     )  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"fastgmm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("fit", help="fit a model to a data file")
+    def command(name, help):
+        return sub.add_parser(name, help=help, description=help,
+                              formatter_class=_HelpFormatter)
+
+    p = command("fit", "fit a model to a data file")
     _add_data(p)
     p.add_argument("-k", "--n-components", dest="n_components", type=int, required=True,
                    help="number of components")
     _add_fit_options(p)
-    p.add_argument("--covariance-type", default="full", choices=COVARIANCE_TYPES)
-    p.add_argument("--reg-covar", type=float, default=1e-6)
+    p.add_argument("--covariance-type", default="full", choices=COVARIANCE_TYPES,
+                   help="covariance_type")
+    p.add_argument("--reg-covar", type=float, default=1e-6,
+                   help="added to the diagonal of every covariance")
     p.add_argument("--init", default="kmeans",
-                   choices=["kmeans", "k-means++", "random", "random_from_data"])
-    p.add_argument("-o", "--output", help="where to save the model (.npz)")
+                   choices=["kmeans", "k-means++", "random", "random_from_data"],
+                   help="init_params")
+    p.add_argument("-o", "--output", default=None,
+                   help="where to save the model (.npz; default: not saved)")
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("predict", help="labels (or responsibilities) of a data file")
-    p.add_argument("model")
+    p = command("predict", "labels (or responsibilities) of a data file")
+    p.add_argument("model", help="a model saved by fit (.npz)")
     _add_data(p)
-    p.add_argument("-o", "--output", required=True, help="output .npy")
+    p.add_argument("-o", "--output", required=True,
+                   help="output file: .npy or .csv (no extension: .npy)")
     p.add_argument("--proba", action="store_true", help="responsibilities, not labels")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("score", help="mean log-likelihood of a data file")
-    p.add_argument("model")
+    p = command("score", "mean log-likelihood (and BIC, AIC) of a data file")
+    p.add_argument("model", help="a model saved by fit (.npz)")
     _add_data(p)
-    p.add_argument("--weights", help="sample weights, one per row")
+    p.add_argument("--weights", default=None,
+                   help="sample weights (.npy or .csv), one per row (default: none)")
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("select", help="fit a range of models; BIC/AIC table and plot")
+    p = command("select", "fit a range of models; BIC/AIC table and plot")
     _add_data(p)
     p.add_argument("-k", "--n-components", dest="k", required=True,
                    help="component counts: N:M, N or N,M,...")
     _add_fit_options(p)
     p.add_argument("--covariance-type", default="full",
                    help="full, tied, diag, spherical, a comma list, or all")
-    p.add_argument("--criterion", default="bic", choices=["bic", "aic"])
-    p.add_argument("--plot", help="write the BIC/AIC curves to this PNG")
+    p.add_argument("--criterion", default="bic", choices=["bic", "aic"],
+                   help="what picks the best model")
+    p.add_argument("--plot", default=None,
+                   help="write the BIC/AIC curves to this PNG (default: no plot)")
     p.set_defaults(func=cmd_select)
 
-    p = sub.add_parser("plot", help="data and covariance ellipses of a model, to PNG")
-    p.add_argument("model")
+    p = command("plot", "data and covariance ellipses of a model, to PNG")
+    p.add_argument("model", help="a model saved by fit (.npz)")
     _add_data(p)
     p.add_argument("-o", "--output", required=True, help="output .png")
     p.add_argument("--features", default="0,1", help="the two columns to draw")
-    p.add_argument("--max-points", type=int, default=20_000)
+    p.add_argument("--max-points", type=int, default=20_000,
+                   help="points drawn at most (a random subsample beyond)")
     p.set_defaults(func=cmd_plot)
 
-    p = sub.add_parser("demo", help="fit a built-in synthetic data set, with progress")
-    p.add_argument("--n-samples", type=int, default=1_000_000)
-    p.add_argument("--n-features", type=int, default=8)
-    p.add_argument("-k", "--n-components", type=int, default=8)
-    p.add_argument("--covariance-type", default="full", choices=COVARIANCE_TYPES)
-    p.add_argument("--max-iter", type=int, default=100)
-    p.add_argument("--tol", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None)
+    p = command("demo", "fit a built-in synthetic data set, with progress")
+    p.add_argument("--n-samples", type=int, default=1_000_000, help="rows")
+    p.add_argument("--n-features", type=int, default=8, help="columns")
+    p.add_argument("-k", "--n-components", type=int, default=8,
+                   help="components drawn from, and fitted")
+    p.add_argument("--covariance-type", default="full", choices=COVARIANCE_TYPES,
+                   help="covariance_type of the fit")
+    p.add_argument("--max-iter", type=int, default=100, help="EM iterations at most")
+    p.add_argument("--tol", type=float, default=1e-3, help="convergence threshold")
+    p.add_argument("--seed", type=int, default=0, help="random_state of data and fit")
+    p.add_argument("--threads", type=int, default=None,
+                   help="kernel threads (default: all cores Numba may use)")
     p.add_argument("--float32", action="store_true", help="fit float32 data")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("make-data", help="write a synthetic Gaussian-mixture data set (.npy)")
-    p.add_argument("output", help="output .npy")
-    p.add_argument("--n-samples", type=int, default=100_000)
-    p.add_argument("--n-features", type=int, default=2)
-    p.add_argument("-k", "--n-components", type=int, default=5)
-    p.add_argument("--separation", type=float, default=8.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--float32", action="store_true")
-    p.add_argument("--labels", help="also save the true labels to this .npy")
+    p = command("make-data", "write a synthetic Gaussian-mixture data set")
+    p.add_argument("output", help="output file: .npy or .csv (no extension: .npy)")
+    p.add_argument("--n-samples", type=int, default=100_000, help="rows")
+    p.add_argument("--n-features", type=int, default=2, help="columns")
+    p.add_argument("-k", "--n-components", type=int, default=5, help="components")
+    p.add_argument("--separation", type=float, default=8.0,
+                   help="scale of the distances between the means")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--float32", action="store_true", help="write float32 rows")
+    p.add_argument("--labels", default=None,
+                   help="also save the true labels to this .npy or .csv (default: no)")
     p.set_defaults(func=cmd_make_data)
 
-    p = sub.add_parser("info", help="versions, threads, threading layer, kernel cache")
+    p = command("info", "versions, threads, threading layer, kernel cache")
     p.set_defaults(func=cmd_info)
     return parser
 

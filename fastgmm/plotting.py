@@ -7,7 +7,7 @@ works without it.  Figures are drawn with the Agg backend and saved to PNG.
 import numpy as np
 
 
-def _pyplot():
+def require_pyplot():
     try:
         import matplotlib
     except ImportError:
@@ -18,6 +18,20 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def component_colors(n_components):
+    """One distinct RGBA colour per component: the qualitative tab10 and
+    tab20 palettes up to 20 components, evenly spaced hues beyond."""
+    import matplotlib
+
+    if n_components <= 10:
+        return matplotlib.colormaps["tab10"](np.arange(n_components))
+    if n_components <= 20:
+        # tab20's dark shades first, then the light ones
+        order = np.r_[np.arange(0, 20, 2), np.arange(1, 20, 2)][:n_components]
+        return matplotlib.colormaps["tab20"](order)
+    return matplotlib.colormaps["hsv"](np.arange(n_components) / n_components)
 
 
 def covariance_2d(model, k, features):
@@ -50,7 +64,7 @@ def plot_ellipses(model, X, path, *, features=(0, 1), max_points=20_000,
     max_points : int, default=20000
         Points drawn at most (a uniform random subsample when X is larger).
     """
-    plt = _pyplot()
+    plt = require_pyplot()
     from matplotlib.patches import Ellipse
 
     X = np.asarray(X)
@@ -64,7 +78,7 @@ def plot_ellipses(model, X, path, *, features=(0, 1), max_points=20_000,
     if X.shape[0] > max_points:
         X = X[np.sort(rng.choice(X.shape[0], max_points, replace=False))]
     labels = model.predict(X)
-    colors = plt.get_cmap("tab10")(np.arange(model.n_components) % 10)
+    colors = component_colors(model.n_components)
 
     fig, ax = plt.subplots(figsize=(7, 6), dpi=110)
     ax.scatter(X[:, i], X[:, j], c=colors[labels], s=3, alpha=0.35, linewidths=0)
@@ -73,10 +87,13 @@ def plot_ellipses(model, X, path, *, features=(0, 1), max_points=20_000,
         angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
         for n_sigma, style in ((1, "-"), (2, "--")):
             width, height = 2 * n_sigma * np.sqrt(np.maximum(values[::-1], 0))
-            ax.add_patch(Ellipse(model.means_[k, [i, j]], width, height, angle=angle,
-                                 fill=False, edgecolor="black", linestyle=style, lw=1.4,
-                                 zorder=3))
-        ax.plot(*model.means_[k, [i, j]], "x", color="black", ms=7, zorder=4)
+            # a dark outline under the component's colour: visible on its own points
+            for color, lw in (("black", 2.6), (colors[k], 1.5)):
+                ax.add_patch(Ellipse(model.means_[k, [i, j]], width, height, angle=angle,
+                                     fill=False, edgecolor=color, linestyle=style, lw=lw,
+                                     zorder=3))
+        ax.plot(*model.means_[k, [i, j]], "X", color=colors[k], markeredgecolor="black",
+                ms=9, zorder=4)
     ax.set_xlabel(f"feature {i}")
     ax.set_ylabel(f"feature {j}")
     ax.set_title(title or f"{model.n_components} components ({model.covariance_type}): "
@@ -91,7 +108,7 @@ def plot_selection(rows, path, *, title="Model selection"):
 
     rows : list of dict with keys covariance_type, n_components, bic, aic
     """
-    plt = _pyplot()
+    plt = require_pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), dpi=110)
     for ax, criterion in zip(axes, ("bic", "aic")):
         for covariance_type in dict.fromkeys(r["covariance_type"] for r in rows):
