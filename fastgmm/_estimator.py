@@ -264,6 +264,10 @@ default='kmeans'
             )  # fmt: skip
             sample_weight = check_sample_weight(sample_weight, X.shape[0])
             return ArraySource(X, sample_weight, chunk_rows=self.chunk_size)
+        if dask_input:
+            from .dask import with_known_chunks
+
+            X = with_known_chunks(X)
         if len(X.shape) != 2:
             raise ValueError(
                 f"Expected 2D array, got {len(X.shape)}D array instead (shape={X.shape})."

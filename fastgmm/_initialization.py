@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 
 from ._config import INIT_SAMPLE_ROWS
+from ._sources import distinct_rows
 
 
 def _one_hot_labels(labels, n_components):
@@ -58,18 +59,6 @@ def _one_hot_nearest(centers, n_components):
     return resp_for
 
 
-def _distinct_rows(random_state, n_samples, size):
-    """``size`` distinct row indices, sorted; O(size) memory for large n.
-
-    (RandomState.choice without replacement permutes all n_samples.)
-    """
-    chosen = np.unique(random_state.randint(0, n_samples, size=size))
-    while chosen.size < size:  # each round draws only what is missing
-        more = random_state.randint(0, n_samples, size=size - chosen.size)
-        chosen = np.unique(np.concatenate([chosen, more]))
-    return chosen
-
-
 def initial_statistics(
     source, *, init_params, n_components, covariance_type, random_state,
 ):  # fmt: skip
@@ -82,8 +71,8 @@ def initial_statistics(
     n_samples = source.n_samples
     large = n_samples > INIT_SAMPLE_ROWS
     if init_params in ("kmeans", "k-means++"):
-        if large:
-            sample_idx = _distinct_rows(random_state, n_samples, INIT_SAMPLE_ROWS)
+        if large:  # among the rows that carry weight
+            sample_idx = source.sample_rows(random_state, INIT_SAMPLE_ROWS)
         else:
             sample_idx = np.arange(n_samples)
         data = source.rows(sample_idx) if large else source.read(0, n_samples)
@@ -128,7 +117,7 @@ def initial_statistics(
             p = sample_weight / sample_weight.sum()
         if large and p is None:
             indices = random_state.permutation(
-                _distinct_rows(random_state, n_samples, n_components)
+                distinct_rows(random_state, n_samples, n_components)
             )
         else:
             indices = random_state.choice(n_samples, size=n_components, replace=False, p=p)

@@ -89,6 +89,16 @@ def save(model, path):
         raise
 
 
+def _member(path, archive, name):
+    """Array ``name`` of the archive; any failure to read it is a ValueError."""
+    try:
+        return archive[name]
+    except Exception as exc:  # pickled objects, a corrupt or truncated member
+        raise ValueError(
+            f"{path}: not a fastgmm model file ({name}: {type(exc).__name__}: {exc})"
+        ) from None
+
+
 class _Reader:
     """Field-by-field checks of one model file; each failure names the file."""
 
@@ -125,7 +135,7 @@ class _Reader:
     def array(self, name, shape, dtype):
         if name not in self.archive.files:
             self.fail(f"no array {name!r}")
-        a = self.archive[name]
+        a = _member(self.path, self.archive, name)
         if a.dtype != dtype:
             self.fail(f"{name} has dtype {a.dtype}, expected {dtype} like weights_")
         if a.shape != shape:
@@ -138,7 +148,7 @@ class _Reader:
 def _read_meta(path, archive):
     if "__meta__" not in archive.files:
         raise ValueError(f"{path}: not a fastgmm model file (no metadata)")
-    raw = archive["__meta__"]
+    raw = _member(path, archive, "__meta__")
     if raw.dtype.kind != "U" or raw.shape != ():
         raise ValueError(f"{path}: not a fastgmm model file (bad metadata)")
     try:
@@ -195,7 +205,7 @@ def read_model(path, estimator_class):
             params = dict(params)
             for name in _INIT_ARRAYS:
                 key = "init__" + name
-                params[name] = archive[key] if key in archive.files else None
+                params[name] = _member(path, archive, key) if key in archive.files else None
             model = estimator_class(**params)
             try:
                 model._validate_params()
@@ -206,7 +216,7 @@ def read_model(path, estimator_class):
             n_features = r.scalar("n_features_in_", "int")
             if n_features < 1:
                 r.fail("n_features_in_ must be at least 1")
-            weights = archive["weights_"] if "weights_" in archive.files else None
+            weights = _member(path, archive, "weights_") if "weights_" in archive.files else None
             if weights is None:
                 r.fail("no array 'weights_'")
             dtype = weights.dtype
@@ -236,7 +246,7 @@ def read_model(path, estimator_class):
 
             names = None
             if "feature_names_in_" in archive.files:
-                names = archive["feature_names_in_"]
+                names = _member(path, archive, "feature_names_in_")
                 if names.dtype.kind != "U" or names.shape != (n_features,):
                     r.fail(f"feature_names_in_ must be {n_features} strings")
             try:  # the *_init arrays, as fit would check them

@@ -117,6 +117,18 @@ def kernel_parameters(params, covariance_type, dtype=np.float64, n_features=None
     return shifts, (kernel_means, prec_chol.astype(dtype), log_norm)
 
 
+def distinct_rows(random_state, n_samples, size):
+    """``size`` distinct row indices, sorted; O(size) memory for large n.
+
+    (RandomState.choice without replacement permutes all n_samples.)
+    """
+    chosen = np.unique(random_state.randint(0, n_samples, size=size))
+    while chosen.size < size:  # each round draws only what is missing
+        more = random_state.randint(0, n_samples, size=size - chosen.size)
+        chosen = np.unique(np.concatenate([chosen, more]))
+    return chosen
+
+
 def is_row_blocked(X):
     """Whether X is read a row block at a time instead of validated whole.
 
@@ -244,6 +256,17 @@ class ArraySource:
         rows = np.empty((indices.size, self.n_features), dtype=self.dtype)
         rows[order] = np.asarray(self.X[indices[order]], dtype=self.dtype)
         return rows
+
+    def sample_rows(self, random_state, size):
+        """``size`` distinct rows, sorted, drawn uniformly among those with
+        non-zero weight (all of them if there are fewer)."""
+        w = self.sample_weight
+        if w.shape[0] == 0:
+            return distinct_rows(random_state, self.n_samples, size)
+        candidates = np.flatnonzero(w > 0)
+        if candidates.size <= size:
+            return candidates
+        return candidates[distinct_rows(random_state, candidates.size, size)]
 
     def weights_at(self, indices):
         w = self.sample_weight

@@ -13,11 +13,13 @@ n_samples-sized array is ever gathered: initialisation draws at most
 Needs the optional extra: ``pip install "fastgmm[dask]"``.
 """
 
+import math
 import operator
 
 import numpy as np
 
-from ._sources import ArraySource
+from ._sources import ArraySource, distinct_rows
+from ._validation import check_weight_values, weight_exponent
 
 
 def is_dask_array(X):
@@ -90,8 +92,10 @@ def _block_score(block, params, covariance_type, what, n_components):
     return out
 
 
-def _block_top_keys(weights, seed, offset, size):
+def _block_top_keys(weights, seed, offset, size, uniform=False):
     weights = np.asarray(weights, dtype=np.float64)
+    if uniform:  # every row of non-zero weight equally likely
+        weights = (weights > 0).astype(np.float64)
     u = np.random.RandomState(seed).uniform(size=weights.shape[0])
     with np.errstate(divide="ignore"):
         keys = np.where(weights > 0, np.log(u) / weights, -np.inf)
@@ -115,6 +119,7 @@ class DaskSource:
         _require_dask()
         import dask
 
+        X = with_known_chunks(X)
         self.n_samples, self.n_features = (int(v) for v in X.shape)
         dtype = np.dtype(X.dtype)
         self.dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
@@ -134,7 +139,7 @@ class DaskSource:
                 import dask.array as da
 
                 w = da.from_array(np.asarray(w, dtype=np.float64), chunks=(X.chunks[0],))
-            w = w.astype(np.float64).rechunk((X.chunks[0],)).persist()
+            w = with_known_chunks(w.astype(np.float64)).rechunk((X.chunks[0],)).persist()
             self.sample_weight = w
             self.weight_blocks = list(w.to_delayed().ravel())
             self.sum_weight = float(w.sum().compute())
@@ -172,6 +177,24 @@ class DaskSource:
         return None if self.sample_weight is None else np.asarray(
             self.sample_weight[np.asarray(indices)].compute()
         )
+
+    def sample_rows(self, random_state, size):
+        """``size`` distinct rows, sorted, drawn uniformly among those with
+        non-zero weight (all of them if there are fewer), without gathering
+        the weights: the ``size`` smallest uniform keys of the weighted rows."""
+        if self.sample_weight is None:
+            return distinct_rows(random_state, self.n_samples, size)
+        d = self._dask
+        seed = int(random_state.randint(2**31 - 1))
+        parts = d.compute(*[
+            d.delayed(_block_top_keys)(w, (seed + int(off)) % 2**32, int(off), size,
+                                       uniform=True)
+            for w, off in zip(self.weight_blocks, self.offsets)
+        ])
+        keys = np.concatenate([k for k, _ in parts])
+        rows = np.concatenate([r for _, r in parts])
+        best = np.argsort(-keys, kind="stable")[:size]
+        return np.sort(rows[best[keys[best] > -np.inf]])
 
     def weighted_choice(self, random_state, size):
         """``size`` distinct rows drawn with probability proportional to weight,
@@ -243,8 +266,22 @@ class DaskSource:
         )  # fmt: skip
 
 
+def with_known_chunks(X):
+    """X with its chunk sizes known.
+
+    Boolean indexing leaves them unknown (NaN); they are computed here on the
+    persisted array (one pass), where Dask would otherwise leave the shape
+    unknown.
+    """
+    if any(math.isnan(c) for sizes in X.chunks for c in sizes):
+        X = X.persist()
+        X.compute_chunk_sizes()
+    return X
+
+
 def check_dask_sample_weight(sample_weight, n_samples):
-    """sample_weight for Dask input: None, or a validated float64 (Dask) array."""
+    """sample_weight for Dask input: None, or a validated float64 (Dask) array,
+    rescaled by a power of two as in-memory weights are."""
     if sample_weight is None:
         return None
     import dask
@@ -253,6 +290,7 @@ def check_dask_sample_weight(sample_weight, n_samples):
     w = sample_weight if is_dask_array(sample_weight) else da.from_array(
         np.asarray(sample_weight, dtype=np.float64)
     )
+    w = with_known_chunks(w)
     if w.ndim != 1:
         raise ValueError(
             f"Sample weights must be 1D array or scalar, got {w.ndim}D array. Expected "
@@ -261,16 +299,13 @@ def check_dask_sample_weight(sample_weight, n_samples):
     if w.shape[0] != n_samples:
         raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n_samples,)}!")
     w = w.astype(np.float64)
-    finite, negative, positive = dask.compute(
-        da.isfinite(w).all(), (w < 0).any(), (w > 0).any()
+    finite, negative, positive, largest = dask.compute(
+        da.isfinite(w).all(), (w < 0).any(), (w > 0).any(), w.max()
     )
     if not finite:
         raise ValueError("Input sample_weight contains NaN or infinity.")
-    if negative:
-        raise ValueError("Negative values in data passed to `sample_weight`.")
-    if not positive:
-        raise ValueError("Sample weights must contain at least one non-zero number.")
-    return w
+    check_weight_values(negative, positive)
+    return np.ldexp(w, -weight_exponent(largest))  # exact, as for in-memory weights
 
 
 def weighted_mean(values, weights=None):

@@ -31,6 +31,7 @@ True
 """
 
 import numpy as np
+from sklearn.utils import check_array
 
 from . import _threads
 from ._mstep import (
@@ -39,7 +40,8 @@ from ._mstep import (
     estimate_parameters,
 )
 from ._sources import ArraySource
-from ._stats import COVARIANCE_TYPES, SufficientStatistics
+from ._stats import SufficientStatistics
+from ._validation import check_mixture_parameters, check_sample_weight
 
 __all__ = [
     "log_prob",
@@ -52,26 +54,12 @@ __all__ = [
 
 
 def _prepare(X, weights, means, precisions_cholesky, covariance_type):
-    if covariance_type not in COVARIANCE_TYPES:
-        raise ValueError(
-            f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}."
-        )
-    X = np.asarray(X)
-    if X.dtype not in (np.float32, np.float64):
-        X = X.astype(np.float64)
-    X = np.ascontiguousarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}.")
-    means = np.asarray(means, dtype=np.float64)
-    if means.ndim != 2 or means.shape[1] != X.shape[1]:
-        raise ValueError(
-            f"means must have shape (n_components, {X.shape[1]}), got {means.shape}."
-        )
-    params = GaussianParameters(
-        np.asarray(weights, dtype=np.float64), means, None,
-        np.asarray(precisions_cholesky, dtype=np.float64),
-    )  # fmt: skip
-    return X, params
+    """Checked X and parameters: no kernel runs on shapes that disagree."""
+    X = check_array(X, dtype=[np.float64, np.float32], order="C", input_name="X")
+    weights, means, precisions_cholesky = check_mixture_parameters(
+        weights, means, precisions_cholesky, covariance_type, n_features=X.shape[1],
+    )
+    return X, GaussianParameters(weights, means, None, precisions_cholesky)
 
 
 def _score(X, weights, means, precisions_cholesky, covariance_type, n_threads, **outputs):
@@ -116,12 +104,8 @@ def sufficient_statistics(X, weights, means, precisions_cholesky, covariance_typ
     is the batch's mean log-likelihood.
     """
     X, params = _prepare(X, weights, means, precisions_cholesky, covariance_type)
-    if sample_weight is not None:
-        sample_weight = np.ascontiguousarray(sample_weight, dtype=np.float64)
-        if sample_weight.shape != (X.shape[0],):
-            raise ValueError(
-                f"sample_weight.shape == {sample_weight.shape}, expected {(X.shape[0],)}!"
-            )
+    # the statistics are of the weights as given: no rescaling here
+    sample_weight = check_sample_weight(sample_weight, X.shape[0], rescale=False)
     with _threads.threads(n_threads):
         return ArraySource(X, sample_weight).accumulate(params, covariance_type)
 

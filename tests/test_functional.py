@@ -77,7 +77,7 @@ def test_bad_arguments():
     X = np.zeros((5, 2))
     with pytest.raises(ValueError, match="covariance_type"):
         F.log_prob(X, [1.0], [[0, 0]], [1.0], covariance_type="banana")
-    with pytest.raises(ValueError, match="means must have shape"):
+    with pytest.raises(ValueError, match="means has shape"):
         F.log_prob(X, [1.0], [[0, 0, 0]], [1.0], covariance_type="spherical")
     with pytest.raises(ValueError, match="sample_weight.shape"):
         F.sufficient_statistics(X, [1.0], [[0, 0]], [1.0], "spherical",
@@ -87,3 +87,48 @@ def test_bad_arguments():
 def test_doctest():
     result = doctest.testmod(F)
     assert result.attempted > 0 and result.failed == 0
+
+
+BAD_PARAMETERS = {
+    "means (3, 3) against one factor": (
+        "full", dict(weights=np.ones(3) / 3, means=np.zeros((3, 3)),
+                     precisions_cholesky=np.eye(3)[None]), "precisions_cholesky has shape"),
+    "a diag factor of the wrong shape": (
+        "diag", dict(weights=np.ones(3) / 3, means=np.zeros((3, 3)),
+                     precisions_cholesky=np.ones((3, 2))), "precisions_cholesky has shape"),
+    "one weight for three components": (
+        "spherical", dict(weights=[1.0], means=np.zeros((3, 3)),
+                          precisions_cholesky=np.ones(3)), "weights has shape"),
+    "means narrower than X": (
+        "diag", dict(weights=[1.0], means=np.zeros((1, 2)),
+                     precisions_cholesky=np.ones((1, 2))), "means has shape"),
+    "many components, one factor": (
+        "full", dict(weights=np.ones(5000) / 5000, means=np.zeros((5000, 3)),
+                     precisions_cholesky=np.eye(3)[None]), "precisions_cholesky has shape"),
+    "a tied factor that is not upper triangular": (
+        "tied", dict(weights=np.ones(3) / 3, means=np.zeros((3, 3)),
+                     precisions_cholesky=np.tril(np.ones((3, 3)))), "upper triangular"),
+    "NaN means": ("diag", dict(weights=[1.0], means=[[np.nan, 0, 0]],
+                               precisions_cholesky=np.ones((1, 3))), "NaN"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PARAMETERS))
+@pytest.mark.parametrize("function", ["log_prob", "score_samples", "responsibilities",
+                                      "sufficient_statistics"])
+def test_mismatched_parameters_raise_before_any_kernel(case, function):
+    covariance_type, params, message = BAD_PARAMETERS[case]
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    with pytest.raises(ValueError, match=message):
+        getattr(F, function)(X, covariance_type=covariance_type, **params)
+
+
+def test_bad_x_and_weights_raise():
+    p = dict(weights=[1.0], means=[[0.0, 0.0]], precisions_cholesky=[[1.0, 1.0]],
+             covariance_type="diag")
+    with pytest.raises(ValueError, match="NaN"):
+        F.score_samples(np.array([[np.nan, 0.0]]), **p)
+    with pytest.raises(ValueError, match="Negative values"):
+        F.sufficient_statistics(np.zeros((2, 2)), sample_weight=[1.0, -1.0], **p)
+    with pytest.raises(ValueError, match="sample_weight.shape"):
+        F.sufficient_statistics(np.zeros((2, 2)), sample_weight=[1.0], **p)

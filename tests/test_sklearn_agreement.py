@@ -44,18 +44,58 @@ def fit_both(X, **params):
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-8), (np.float32, 1e-4)])
-def test_same_start_same_result(covariance_type, dtype, rtol):
-    X, _ = make_mixture(2000, 4, 3, seed=1, dtype=dtype)
-    # a float32 start keeps sklearn in float32 throughout (a float64 one promotes)
-    start = {k: v.astype(dtype) for k, v in random_start(X, 3, covariance_type, 2).items()}
+def test_same_start_same_result(covariance_type):
+    X, _ = make_mixture(2000, 4, 3, seed=1)
+    start = random_start(X, 3, covariance_type, 2)
     ours, theirs = fit_both(
         X, n_components=3, covariance_type=covariance_type, tol=1e-6, max_iter=30, **start
     )
-    assert_same_fit(ours, theirs, rtol)
-    assert_allclose(ours.score_samples(X), theirs.score_samples(X), rtol=rtol)
-    assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=rtol * 10,
-                    atol=rtol)
+    assert_same_fit(ours, theirs, 1e-8)
+    assert_allclose(ours.score_samples(X), theirs.score_samples(X), rtol=1e-8)
+    assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-7, atol=1e-8)
+
+
+# scikit-learn's float32 tied M-step forms its scatter as raw moments in one
+# float32 BLAS product (X^T X minus the means' moments), which loses digits,
+# and how many depends on how BLAS splits the product over its threads: on
+# some machines its weights then differ from the exact ones by 3e-4.  There
+# fastgmm is compared with the float64 reference only.
+SKLEARN_FLOAT32_ACCURATE = {"full", "diag", "spherical"}
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_same_start_float32(covariance_type):
+    """float32 in, float32 out, within 1e-4 of the float64 reference run on
+    the same float32 numbers (and of scikit-learn where it is accurate)."""
+    X, _ = make_mixture(2000, 4, 3, seed=1, dtype=np.float32)
+    # a float32 start keeps sklearn in float32 throughout (a float64 one promotes)
+    start = {k: v.astype(np.float32)
+             for k, v in random_start(X, 3, covariance_type, 2).items()}
+    ours = GaussianMixture(3, covariance_type=covariance_type, tol=0, max_iter=10, **start)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X)
+    for name in ATTRIBUTES:
+        assert getattr(ours, name).dtype == np.float32, name
+
+    lower_bounds, (weights, means, covariances) = reference.em_run(
+        X.astype(np.float64), None, {k: v.astype(np.float64) for k, v in start.items()},
+        covariance_type, 10,
+    )  # fmt: skip
+    assert_allclose(ours.lower_bounds_, lower_bounds, rtol=1e-5)
+    assert_allclose(ours.weights_, weights, rtol=1e-4)
+    assert_allclose(ours.means_, means, rtol=1e-4, atol=1e-4 * np.abs(means).max())
+    assert_allclose(ours.covariances_, covariances, rtol=1e-4,
+                    atol=1e-4 * np.abs(covariances).max())
+
+    if covariance_type in SKLEARN_FLOAT32_ACCURATE:
+        theirs = SkGaussianMixture(3, covariance_type=covariance_type, tol=0, max_iter=10,
+                                   **start)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            theirs.fit(X)
+        assert_same_fit(ours, theirs, 1e-4)
+        assert_allclose(ours.score_samples(X), theirs.score_samples(X), rtol=1e-4)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
