@@ -27,6 +27,9 @@ def data(tmp_path_factory):
     np.savetxt(d / "X.csv", X, delimiter=",", header="a,b", comments="")
     np.savez(d / "X.npz", data=X)
     np.save(d / "w.npy", np.random.default_rng(0).integers(1, 3, len(X)).astype(float))
+    np.save(d / "bad.npy", np.arange(10.0))
+    np.save(d / "short.npy", np.ones(5))
+    run("fit", d / "X.npy", "-k", 2, "-o", d / "m2.npz")
     return d, X
 
 
@@ -96,15 +99,148 @@ def test_info_and_demo():
     (["predict", "{d}/X.npy", "{d}/X.npy", "-o", "{d}/o.npy"], "not a fastgmm model"),
     (["plot", "{d}/m2.npz", "{d}/X.npy", "-o", "{d}/p.png", "--features", "0,7"],
      "features must be"),
+    (["fit", "{d}/X.npy", "-k", 2, "-o", "{d}/missing/m.npz"], "no such folder"),
+    (["predict", "{d}/m2.npz", "{d}/X.npy", "-o", "{d}/p.json"], "unknown output format"),
+    (["predict", "{d}/m2.npz", "{d}/ragged.csv", "-o", "{d}/p.npy"], "line 3 has 3 fields"),
 ])
 def test_errors_are_one_line(data, args, message):
+    (data[0] / "ragged.csv").write_text("a,b\n1,2\n3,4,5\n")
     d, X = data
-    np.save(d / "bad.npy", np.arange(10.0))
-    np.save(d / "short.npy", np.ones(5))
-    run("fit", d / "X.npy", "-k", 2, "-o", d / "m2.npz")
     proc = run(*[a.format(d=d) if isinstance(a, str) else a for a in args], check=False)
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert message in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+# In-process: the parsing and writing rules, without a fit in a subprocess.
+
+from fastgmm import cli  # noqa: E402
+
+
+def write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("text, expected, names", [
+    ("1,2\n3,4\n", [[1, 2], [3, 4]], None),
+    ("a,b\n1,2\n3,4\n", [[1, 2], [3, 4]], ["a", "b"]),
+    (",a,b\n0,1,2\n1,3,4\n", [[1, 2], [3, 4]], ["a", "b"]),  # pandas' to_csv()
+    ('"a";"b"\n"1.5";"2"\n"3";"4"\n', [[1.5, 2], [3, 4]], ["a", "b"]),
+    ("x\ty\n1\t2\n3\t4\n", [[1, 2], [3, 4]], ["x", "y"]),
+    ("1\n2\n3\n", [[1], [2], [3]], None),
+    ("a, b\n1, 2\n\n3, 4\n", [[1, 2], [3, 4]], ["a", "b"]),
+])
+@pytest.mark.parametrize("with_pandas", [True, False])
+def test_csv_rules(tmp_path, monkeypatch, text, expected, names, with_pandas):
+    if not with_pandas:
+        monkeypatch.setitem(sys.modules, "pandas", None)  # import fails
+    else:
+        pytest.importorskip("pandas")
+    X, got_names = cli.read_csv(write(tmp_path / "d.csv", text))
+    assert_array_equal(X, np.array(expected, dtype=float))
+    assert got_names == names
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1,2\n3,4,5\n", "line 2 has 3 fields, expected 2"),
+    ("1,2,3\n4,5\n", "line 2 has 2 fields, expected 3"),
+    ("a,b\n1,\n", "line 2, column 2 is empty"),
+    ("a,b\n1,x\n", "line 2, column 2: 'x' is not a number"),
+    ("", "empty"),
+    ("a,b\n", "no data rows"),
+])
+@pytest.mark.parametrize("with_pandas", [True, False])
+def test_csv_errors_name_the_line(tmp_path, monkeypatch, text, message, with_pandas):
+    if not with_pandas:
+        monkeypatch.setitem(sys.modules, "pandas", None)
+    else:
+        pytest.importorskip("pandas")
+    with pytest.raises(cli.CLIError, match=message):
+        cli.read_csv(write(tmp_path / "d.csv", text))
+
+
+def test_pandas_to_csv_round_trip_keeps_names(tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, _, _ = make_gaussian_mixture(300, 2, 2, random_state=1)
+    pd.DataFrame(X, columns=["u", "v"]).to_csv(tmp_path / "f.csv")  # with its index
+    got, names = cli.read_csv(str(tmp_path / "f.csv"))
+    assert names == ["u", "v"] and got.shape == (300, 2)
+    assert_allclose(got, X, rtol=1e-15)
+
+
+def test_outputs_are_written_where_asked(tmp_path, capsys):
+    assert cli.main(["make-data", str(tmp_path / "x.csv"), "--n-samples", "40"]) == 0
+    assert "saved to " + str(tmp_path / "x.csv") in capsys.readouterr().out
+    X, names = cli.read_csv(str(tmp_path / "x.csv"))
+    assert X.shape == (40, 2) and names == ["x0", "x1"]
+    assert cli.main(["make-data", str(tmp_path / "noext"), "--n-samples", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "saved to " + str(tmp_path / "noext.npy") in out
+    assert np.load(tmp_path / "noext.npy").shape == (40, 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["noext.npy", "x.csv"]
+
+
+def test_unwritable_output_fails_before_the_work(tmp_path, capsys):
+    X, _, _ = make_gaussian_mixture(100, 2, 2, random_state=1)
+    np.save(tmp_path / "X.npy", X)
+    assert cli.main(["fit", str(tmp_path / "X.npy"), "-k", "2", "-o",
+                     str(tmp_path / "nowhere" / "m.npz")]) == 1
+    captured = capsys.readouterr()
+    assert "fitting" not in captured.out and "no such folder" in captured.err
+
+
+def test_version_and_every_option_has_help(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out.strip() == f"fastgmm {fastgmm.__version__}"
+    parser = cli.build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in subparsers.items():
+        for action in sub._actions:
+            if action.dest != "help":
+                assert action.help, (name, action.dest)
+        text = " ".join(sub.format_help().split())
+        if name == "fit":
+            assert "(default: 100)" in text and "(default: kmeans)" in text
+
+
+class FakeTerminal:
+    def __init__(self):
+        self.text = ""
+
+    def isatty(self):
+        return True
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+
+def test_progress_line_clears_what_it_shrinks_from_and_fits_the_terminal(monkeypatch):
+    import os
+    import shutil
+
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda *a: os.terminal_size((40, 20)))
+    term = FakeTerminal()
+    reporter = cli.ProgressReporter(stream=term)
+    reporter.init_begin(0)
+    reporter.iteration_end(1, -np.inf, -123456.789)
+    reporter.iteration_end(2, 1.0, -1.0)
+    lines = term.text.split("\r")[1:]
+    assert all(len(line) <= 39 for line in lines)
+    # the second line is padded to cover all of the first one
+    assert len(lines[1]) >= len(lines[0].rstrip())
+
+
+def test_component_colors_are_distinct():
+    pytest.importorskip("matplotlib")
+    from fastgmm.plotting import component_colors
+
+    for k in (3, 10, 14, 20, 25, 40):
+        colors = component_colors(k)
+        assert len({tuple(np.round(c, 6)) for c in colors}) == k

@@ -1,0 +1,44 @@
+"""Small fits and scores on every kernel path, for a run under
+NUMBA_BOUNDSCHECK=1 (test_kernels.py::test_kernels_in_bounds): an
+out-of-bounds read or write then raises IndexError instead of returning
+numbers read from elsewhere."""
+
+import warnings
+
+import numpy as np
+
+from fastgmm import GaussianMixture
+from fastgmm import functional as F
+
+warnings.simplefilter("ignore")
+rng = np.random.default_rng(0)
+# 1,300 rows: a partial block and a partial tile; d = 1, 2, 5: both full
+# layouts (two-feature loops, padded blocks of four) and a padded tail.
+for n_features in (1, 2, 5):
+    X64 = rng.normal(size=(1300, n_features))
+    for X in (X64, X64.astype(np.float32)):
+        for covariance_type in ("full", "tied", "diag", "spherical"):
+            for init_params in ("kmeans", "random"):
+                gm = GaussianMixture(3, covariance_type=covariance_type, max_iter=2,
+                                     init_params=init_params, random_state=0).fit(X)
+            gm.predict_proba(X)
+            gm.score_samples(X)
+            F.log_prob(X, gm.weights_, gm.means_, gm.precisions_cholesky_, covariance_type)
+print("in bounds")
+
+# The canary: a call past the checks, with an output too short for its rows,
+# must raise here (and only because bounds are checked).
+from fastgmm import _kernels  # noqa: E402
+from fastgmm._config import BLOCK_ROWS, TILE_ROWS  # noqa: E402
+from fastgmm._sources import _read_only, kernel_parameters  # noqa: E402
+
+X = _read_only(rng.normal(size=(1300, 3)))
+_, args = kernel_parameters(gm._fitted_parameters()._replace(
+    means=np.zeros((3, 3)), precisions_cholesky=np.ones((3, 3))), "diag")
+try:
+    _kernels.SCORE["diag"](X, *args, BLOCK_ROWS, TILE_ROWS, np.empty((0, 3)),
+                           np.empty(10), np.empty(0, dtype=np.int64), np.empty((0, 3)))
+except Exception as exc:  # a parallel kernel wraps it in a SystemError
+    causes = [exc, exc.__cause__, exc.__context__]
+    if any(isinstance(c, IndexError) and "out of bounds" in str(c) for c in causes):
+        print("canary raised IndexError")
