@@ -14,7 +14,7 @@ import json
 import math
 import os
 import tempfile
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 
