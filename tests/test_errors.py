@@ -42,7 +42,7 @@ def test_fewer_samples_than_components():
         (dict(n_components=1.5), "'n_components' parameter"),
         (dict(reg_covar=-1.0), "'reg_covar' parameter"),
         (dict(tol=-1e-3), "'tol' parameter"),
-        (dict(max_iter=0), "'max_iter' parameter"),
+        (dict(max_iter=1.5), "'max_iter' parameter"),
         (dict(max_iter=-3), "'max_iter' parameter"),
         (dict(n_init=0), "'n_init' parameter"),
         (dict(covariance_type="banana"), "'covariance_type' parameter"),
