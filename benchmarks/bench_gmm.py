@@ -11,7 +11,6 @@ import sys
 import tempfile
 import warnings
 
-
 from .common import fixed_start, mixture_data
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
@@ -24,9 +23,13 @@ def _model(covariance_type, dtype, n_threads, max_iter=MAX_ITER):
     X = mixture_data(N_SAMPLES, N_FEATURES, N_COMPONENTS, dtype)
     start = fixed_start(X, N_COMPONENTS, covariance_type)
     gm = GaussianMixture(
-        N_COMPONENTS, covariance_type=covariance_type, max_iter=max_iter, tol=0,
-        n_threads=n_threads, **start,
-    )  # fmt: skip
+        N_COMPONENTS,
+        covariance_type=covariance_type,
+        max_iter=max_iter,
+        tol=0,
+        n_threads=n_threads,
+        **start,
+    )
     return gm, X
 
 
@@ -85,8 +88,9 @@ print(time.perf_counter() - tic)
 
 def _fresh_process(code, env_extra=None):
     env = dict(os.environ, **(env_extra or {}))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -99,8 +103,7 @@ class FreshProcess:
 
     def track_import_seconds(self):
         return _fresh_process(
-            "import time; t = time.perf_counter(); import fastgmm; "
-            "print(time.perf_counter() - t)"
+            "import time; t = time.perf_counter(); import fastgmm; print(time.perf_counter() - t)"
         )
 
     track_import_seconds.unit = "seconds"
@@ -113,7 +116,8 @@ class FreshProcess:
 
     def track_first_fit_no_cache_seconds(self):
         with tempfile.TemporaryDirectory() as cache:
-            return _fresh_process(_FIRST_FIT, {"NUMBA_CACHE_DIR": cache,
-                                               "FASTGMM_NUMBA_CACHE": "0"})
+            return _fresh_process(
+                _FIRST_FIT, {"NUMBA_CACHE_DIR": cache, "FASTGMM_NUMBA_CACHE": "0"}
+            )
 
     track_first_fit_no_cache_seconds.unit = "seconds"

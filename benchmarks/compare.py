@@ -151,8 +151,20 @@ def _read_rate():
 
 def _fma_rate(dtype):
     a = np.random.default_rng(0).random(256).astype(dtype)
-    c = np.array([1.0000001, 0.9999999, 1.0000002, 0.9999998,
-                  1.0000003, 0.9999997, 1.0000004, 0.9999996, 0.0], dtype=dtype)
+    c = np.array(
+        [
+            1.0000001,
+            0.9999999,
+            1.0000002,
+            0.9999998,
+            1.0000003,
+            0.9999997,
+            1.0000004,
+            0.9999996,
+            0.0,
+        ],
+        dtype=dtype,
+    )
     n_rep = 50_000
     t = _best_time(lambda: _fma_kernel(a, c, n_rep))
     return 2 * 8 * a.size * n_rep * numba.get_num_threads() / t / 1e9
@@ -201,9 +213,7 @@ def per_iteration(cls, X, start, covariance_type, k, extra_iters, repeats):
     """Median seconds per EM iteration, and the peak memory of the longer fit."""
 
     def fit(max_iter):
-        return cls(
-            k, covariance_type=covariance_type, max_iter=max_iter, tol=0, **start
-        ).fit(X)
+        return cls(k, covariance_type=covariance_type, max_iter=max_iter, tol=0, **start).fit(X)
 
     per, peaks = [], []
     for _ in range(repeats):
@@ -242,11 +252,18 @@ def run_case(name, limits, repeats, sk_repeats, skip_sklearn):
     # optimistic for float32)
     bound = max(flops / (gflops_peak[dtype] * 1e9), exps / exps_peak, nbytes / (gbs_peak * 1e9))
     return dict(
-        name=name, ours=ours, theirs=theirs, ratio=theirs / ours,
-        our_peak=our_peak, their_peak=their_peak, input=X.nbytes,
-        gflops=flops / ours / 1e9, gbs=nbytes / ours / 1e9, bound=bound,
+        name=name,
+        ours=ours,
+        theirs=theirs,
+        ratio=theirs / ours,
+        our_peak=our_peak,
+        their_peak=their_peak,
+        input=X.nbytes,
+        gflops=flops / ours / 1e9,
+        gbs=nbytes / ours / 1e9,
+        bound=bound,
         fraction=bound / ours,
-    )  # fmt: skip
+    )
 
 
 def thread_scaling(names, repeats):
@@ -260,12 +277,16 @@ def thread_scaling(names, repeats):
         start = fixed_start(X, k, covariance_type)
         times = {}
         for n_threads in (1, 2):
+
             def cls(*args, _t=n_threads, **kwargs):
                 return GaussianMixture(*args, n_threads=_t, **kwargs)
 
             times[n_threads], _ = per_iteration(cls, X, start, covariance_type, k, 3, repeats)
-        print(f"{name:<20} 1 thread {times[1]:.4f}  2 threads {times[2]:.4f}  "
-              f"speed-up {times[1] / times[2]:.2f}x", flush=True)
+        print(
+            f"{name:<20} 1 thread {times[1]:.4f}  2 threads {times[2]:.4f}  "
+            f"speed-up {times[1] / times[2]:.2f}x",
+            flush=True,
+        )
 
 
 def whole_fit(seeds):
@@ -277,8 +298,10 @@ def whole_fit(seeds):
     X = mixture_data(1_000_000, 16, 16, "float64")
     GaussianMixture(16, max_iter=2).fit(X[:5000])
     print("\nwhole fit(), default parameters, 1,000,000 x 16, 16 full components")
-    print(f"{'seed':>4} {'fastgmm s':>10} {'sklearn s':>10} {'ratio':>7} "
-          f"{'fastgmm lower bound':>20} {'sklearn lower bound':>20}")
+    print(
+        f"{'seed':>4} {'fastgmm s':>10} {'sklearn s':>10} {'ratio':>7} "
+        f"{'fastgmm lower bound':>20} {'sklearn lower bound':>20}"
+    )
     ours_lb, theirs_lb, ours_t, theirs_t = [], [], [], []
     for seed in seeds:
         tic = time.perf_counter()
@@ -289,12 +312,16 @@ def whole_fit(seeds):
         theirs_t.append(time.perf_counter() - tic)
         ours_lb.append(ours.lower_bound_)
         theirs_lb.append(theirs.lower_bound_)
-        print(f"{seed:>4} {ours_t[-1]:>10.2f} {theirs_t[-1]:>10.2f} "
-              f"{theirs_t[-1] / ours_t[-1]:>6.1f}x {ours_lb[-1]:>20.6f} {theirs_lb[-1]:>20.6f}",
-              flush=True)
-    print(f"mean {np.mean(ours_t):>10.2f} {np.mean(theirs_t):>10.2f} "
-          f"{np.mean(theirs_t) / np.mean(ours_t):>6.1f}x {np.mean(ours_lb):>20.6f} "
-          f"{np.mean(theirs_lb):>20.6f}")
+        print(
+            f"{seed:>4} {ours_t[-1]:>10.2f} {theirs_t[-1]:>10.2f} "
+            f"{theirs_t[-1] / ours_t[-1]:>6.1f}x {ours_lb[-1]:>20.6f} {theirs_lb[-1]:>20.6f}",
+            flush=True,
+        )
+    print(
+        f"mean {np.mean(ours_t):>10.2f} {np.mean(theirs_t):>10.2f} "
+        f"{np.mean(theirs_t) / np.mean(ours_t):>6.1f}x {np.mean(ours_lb):>20.6f} "
+        f"{np.mean(theirs_lb):>20.6f}"
+    )
 
 
 def float32_accuracy(n_iter=10):
@@ -316,14 +343,18 @@ def float32_accuracy(n_iter=10):
     def rel(a, b):
         return float(np.abs(np.asarray(a, np.float64) - b).max() / np.abs(b).max())
 
-    print(f"\nfloat32 accuracy: 1,000,000 x 16, 16 full, {n_iter} iterations from one start; "
-          "largest difference from fastgmm's float64 fit of the same numbers, "
-          "relative to the largest value")
+    print(
+        f"\nfloat32 accuracy: 1,000,000 x 16, 16 full, {n_iter} iterations from one start; "
+        "largest difference from fastgmm's float64 fit of the same numbers, "
+        "relative to the largest value"
+    )
     print(f"{'':<16} {'lower bound':>12} {'means':>9} {'covariances':>12}")
     for name, fit in fits.items():
-        print(f"{name:<16} {rel(fit.lower_bound_, exact.lower_bound_):>12.1e} "
-              f"{rel(fit.means_, exact.means_):>9.1e} "
-              f"{rel(fit.covariances_, exact.covariances_):>12.1e}")
+        print(
+            f"{name:<16} {rel(fit.lower_bound_, exact.lower_bound_):>12.1e} "
+            f"{rel(fit.means_, exact.means_):>9.1e} "
+            f"{rel(fit.covariances_, exact.covariances_):>12.1e}"
+        )
 
 
 def main(argv=None):
@@ -333,14 +364,22 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="fastgmm repeats")
     parser.add_argument("--sklearn-repeats", type=int, default=1)
     parser.add_argument("--no-sklearn", action="store_true")
-    parser.add_argument("--threads", action="store_true",
-                        help="also: 1 vs 2 threads on the large cases")
-    parser.add_argument("--whole-fit", action="store_true",
-                        help="also: default fit() vs scikit-learn over 5 seeds")
-    parser.add_argument("--float32-accuracy", action="store_true",
-                        help="also: float32 fits against the float64 fit of the same data")
-    parser.add_argument("--extras-only", action="store_true",
-                        help="only the --threads / --whole-fit / --float32-accuracy sections")
+    parser.add_argument(
+        "--threads", action="store_true", help="also: 1 vs 2 threads on the large cases"
+    )
+    parser.add_argument(
+        "--whole-fit", action="store_true", help="also: default fit() vs scikit-learn over 5 seeds"
+    )
+    parser.add_argument(
+        "--float32-accuracy",
+        action="store_true",
+        help="also: float32 fits against the float64 fit of the same data",
+    )
+    parser.add_argument(
+        "--extras-only",
+        action="store_true",
+        help="only the --threads / --whole-fit / --float32-accuracy sections",
+    )
     args = parser.parse_args(argv)
     names = args.case or (["full-1M-16-16"] if args.quick else list(CASES))
     warnings.simplefilter("ignore")
@@ -395,9 +434,10 @@ def side_by_side(names, args):
     pairs = [(n[: -len("-f32")], n) for n in results if n.endswith("-f32")]
     pairs = [(a, b) for a, b in pairs if a in results]
     if pairs:
-        print("float32 vs float64, fastgmm s/it: " + ", ".join(
-            f"{a} {results[a]['ours'] / results[b]['ours']:.2f}x" for a, b in pairs
-        ))
+        print(
+            "float32 vs float64, fastgmm s/it: "
+            + ", ".join(f"{a} {results[a]['ours'] / results[b]['ours']:.2f}x" for a, b in pairs)
+        )
 
 
 if __name__ == "__main__":

@@ -85,8 +85,11 @@ def bench_memmap():
         mm.flush()
         del mm
         out = subprocess.run(
-            [sys.executable, "-c", _MEMMAP.format(path=path)], capture_output=True,
-            text=True, check=True, cwd=os.path.dirname(os.path.dirname(__file__)),
+            [sys.executable, "-c", _MEMMAP.format(path=path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=os.path.dirname(os.path.dirname(__file__)),
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
     print(
@@ -140,10 +143,16 @@ def bench_dask():
         return (tn - t1) / extra
 
     local = per_iteration(X)
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-        env={"NUMBA_NUM_THREADS": "1"},
-    ) as cluster, distributed.Client(cluster):
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env={"NUMBA_NUM_THREADS": "1"},
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
         Xd = da.from_array(np.asarray(X), chunks=(500_000, 16)).persist()
         remote = per_iteration(Xd)
     print(

@@ -94,9 +94,7 @@ def m_step(stats, settings):
     # Overflowing data gives inf/NaN statistics: the Cholesky step below turns
     # them into sklearn's "ill-defined empirical covariance" error.
     with np.errstate(over="ignore", invalid="ignore"):
-        weights, means, covariances = estimate_parameters(
-            stats, settings.reg_covar, settings.eps
-        )
+        weights, means, covariances = estimate_parameters(stats, settings.reg_covar, settings.eps)
     precisions_cholesky = compute_precision_cholesky(
         covariances, settings.covariance_type, settings.float32_input
     )
@@ -110,9 +108,11 @@ def initialize(source, settings, random_state):
     if s.weights_init is None or s.means_init is None or s.precisions_init is None:
         stats = initial_statistics(
             source,
-            init_params=s.init_params, n_components=s.n_components,
-            covariance_type=s.covariance_type, random_state=random_state,
-        )  # fmt: skip
+            init_params=s.init_params,
+            n_components=s.n_components,
+            covariance_type=s.covariance_type,
+            random_state=random_state,
+        )
     return _initial_parameters(stats, settings)
 
 
@@ -161,8 +161,11 @@ def run_em(source, params, settings, lower_bound, reporter):
         # scikit-learn's max_iter=0: the initialisation is the result, with
         # no lower bound (-inf) and no "converged" message.
         if params.covariances is None:  # precisions_init given
-            params = params._replace(covariances=covariances_from_cholesky(
-                params.precisions_cholesky, settings.covariance_type))
+            params = params._replace(
+                covariances=covariances_from_cholesky(
+                    params.precisions_cholesky, settings.covariance_type
+                )
+            )
         return EMResult(params, -np.inf, [], 0, False)
     lower_bounds = []
     iter_times = []
@@ -202,8 +205,6 @@ def fit_mixture(source, settings, random_state, reporter, warm=None):
         result.best_init = init
         # sklearn's rule: the first run, or a strictly better lower bound
         # (with max_iter=0 every bound is -inf: the last run is kept).
-        if best is None or best.lower_bound == -np.inf or (
-            result.lower_bound > best.lower_bound
-        ):
+        if best is None or best.lower_bound == -np.inf or (result.lower_bound > best.lower_bound):
             best = result
     return best

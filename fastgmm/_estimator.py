@@ -25,7 +25,6 @@ from ._mstep import (
     precisions_from_cholesky,
 )
 from ._sources import ArraySource, is_row_blocked
-from .dask import is_dask_array
 from ._validation import (
     PARAMETER_CONSTRAINTS,
     check_means,
@@ -33,6 +32,7 @@ from ._validation import (
     check_sample_weight,
     check_weights,
 )
+from .dask import is_dask_array
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -259,9 +259,13 @@ default='kmeans'
         dask_input = is_dask_array(X)
         if not (dask_input or is_row_blocked(X)):
             X = validate_data(
-                self, X, reset=reset, dtype=[np.float64, np.float32], order="C",
+                self,
+                X,
+                reset=reset,
+                dtype=[np.float64, np.float32],
+                order="C",
                 ensure_min_samples=ensure_min_samples,
-            )  # fmt: skip
+            )
             sample_weight = check_sample_weight(sample_weight, X.shape[0])
             return ArraySource(X, sample_weight, chunk_rows=self.chunk_size)
         if dask_input:
@@ -307,8 +311,7 @@ default='kmeans'
 
     def _fit(self, X, sample_weight):
         """Validate, run EM, set the fitted attributes; returns the source."""
-        source = self._source(X, reset=True, ensure_min_samples=2,
-                              sample_weight=sample_weight)
+        source = self._source(X, reset=True, ensure_min_samples=2, sample_weight=sample_weight)
         self._stream = None  # partial_fit after fit starts a new stream
         n_samples, n_features = source.n_samples, source.n_features
         if n_samples < self.n_components:
@@ -325,11 +328,12 @@ default='kmeans'
 
         with _threads.threads(self.n_threads, limit_blas=True):
             result = fit_mixture(
-                source, settings,
+                source,
+                settings,
                 check_random_state(self.random_state),
                 self._make_reporter(),
                 warm=warm,
-            )  # fmt: skip
+            )
 
         # As scikit-learn: max_iter=0 asks for the initialisation, no warning.
         if not result.converged and self.max_iter > 0:
@@ -387,8 +391,9 @@ default='kmeans'
         self._validate_params()
         kappa, tau = float(self.learning_decay), float(self.learning_offset)
         first = not hasattr(self, "converged_")
-        source = self._source(X, reset=first, ensure_min_samples=1 if not first else 2,
-                              sample_weight=sample_weight)
+        source = self._source(
+            X, reset=first, ensure_min_samples=1 if not first else 2, sample_weight=sample_weight
+        )
         n_samples, n_features = source.n_samples, source.n_features
         if first and n_samples < self.n_components:
             raise ValueError(
@@ -412,8 +417,7 @@ default='kmeans'
             else:
                 step = state["step"] + 1
                 rho = (step + tau) ** -kappa
-                running = state["stats"].rebased(batch.shifts).scaled(1.0 - rho) + \
-                    batch.scaled(rho)
+                running = state["stats"].rebased(batch.shifts).scaled(1.0 - rho) + batch.scaled(rho)
             new = m_step(running, settings)
 
         self._stream = {"step": step, "stats": running}
@@ -445,8 +449,11 @@ default='kmeans'
             precisions_init=None
             if self.precisions_init is None
             else check_precisions(
-                self.precisions_init, self.covariance_type, n_components, n_features,
-            ),  # fmt: skip
+                self.precisions_init,
+                self.covariance_type,
+                n_components,
+                n_features,
+            ),
             eps=float(np.finfo(dtype).eps),
             float32_input=dtype == np.float32,
         )
@@ -478,8 +485,9 @@ default='kmeans'
         check_is_fitted(self)
         return self._score_source(self._source(X, reset=False), **wanted)
 
-    def _score_source(self, source, *, params=None, log_prob=False, lse=False,
-                      labels=False, resp=False):
+    def _score_source(
+        self, source, *, params=None, log_prob=False, lse=False, labels=False, resp=False
+    ):
         """Per-row outputs for the rows of ``source`` under the fitted
         parameters (or ``params``): a dict of the names asked for."""
         params = self._fitted_parameters() if params is None else params
@@ -493,8 +501,12 @@ default='kmeans'
             }
         n_samples, dtype = source.n_samples, source.dtype
         n_components = np.shape(params.means)[0]
-        shapes = {"log_prob": (n_samples, n_components), "lse": (n_samples,),
-                  "labels": (n_samples,), "resp": (n_samples, n_components)}
+        shapes = {
+            "log_prob": (n_samples, n_components),
+            "lse": (n_samples,),
+            "labels": (n_samples,),
+            "resp": (n_samples, n_components),
+        }
         out = {
             name: np.empty(shapes[name], dtype=np.int64 if name == "labels" else dtype)
             for name, flag in wanted.items()
@@ -624,9 +636,7 @@ default='kmeans'
         source = self._source(X, reset=not hasattr(self, "n_features_in_"))
         resp = check_array(resp, dtype=np.float64)
         if resp.shape[0] != source.n_samples:
-            raise ValueError(
-                f"resp has {resp.shape[0]} rows for {source.n_samples} samples."
-            )
+            raise ValueError(f"resp has {resp.shape[0]} rows for {source.n_samples} samples.")
         # as scikit-learn's, the number of components is that of resp
         settings = self._settings(source.n_features, source.dtype, resp.shape[1])
         with _threads.threads(self.n_threads, limit_blas=True):
@@ -718,9 +728,7 @@ default='kmeans'
         bic : float
         """
         n_samples = np.shape(X)[0]
-        return -2 * self.score(X) * n_samples + self._n_parameters() * math.log(
-            n_samples
-        )
+        return -2 * self.score(X) * n_samples + self._n_parameters() * math.log(n_samples)
 
     def aic(self, X):
         """Akaike information criterion for the model on X (lower is better).

@@ -60,8 +60,13 @@ def _one_hot_nearest(centers, n_components):
 
 
 def initial_statistics(
-    source, *, init_params, n_components, covariance_type, random_state,
-):  # fmt: skip
+    source,
+    *,
+    init_params,
+    n_components,
+    covariance_type,
+    random_state,
+):
     """Sufficient statistics of the initial responsibilities.
 
     Sample weights (the source's) are passed to the k-means steps, so that
@@ -81,8 +86,9 @@ def initial_statistics(
     if init_params == "kmeans":
         # On a sample, three k-means runs (the best kept) cost less than one on
         # all rows and make up for what the sample does not see.
-        kmeans = KMeans(n_clusters=n_components, n_init=3 if large else 1,
-                        random_state=random_state)
+        kmeans = KMeans(
+            n_clusters=n_components, n_init=3 if large else 1, random_state=random_state
+        )
         kmeans.fit(data, sample_weight=weights)
         shifts = kmeans.cluster_centers_
         if large:
@@ -116,9 +122,7 @@ def initial_statistics(
                 )
             p = sample_weight / sample_weight.sum()
         if large and p is None:
-            indices = random_state.permutation(
-                distinct_rows(random_state, n_samples, n_components)
-            )
+            indices = random_state.permutation(distinct_rows(random_state, n_samples, n_components))
         else:
             indices = random_state.choice(n_samples, size=n_components, replace=False, p=p)
         resp_for = _one_hot_indices(indices, n_components)
@@ -143,12 +147,11 @@ def _uniform_responsibilities(source, random_state, n_components):
     """init_params='random': rows of uniform draws, normalised."""
     dtype = source.dtype
     if source.sequential:
+
         def resp_for(start, stop, rows):
             # Consecutive draws from the stream give the same numbers as
             # sklearn's single (n_samples, n_components) draw.
-            resp = np.asarray(
-                random_state.uniform(size=(stop - start, n_components)), dtype=dtype
-            )
+            resp = np.asarray(random_state.uniform(size=(stop - start, n_components)), dtype=dtype)
             resp /= resp.sum(axis=1)[:, np.newaxis]
             return resp
 

@@ -970,7 +970,9 @@ def _write_tile(start, stop, logp, lse, total, bits, out_logp, out_lse, out_labe
 
 
 @njit(**_PARALLEL)
-def _score_full(X, means, lower, log_norm, block_rows, tile, out_logp, out_lse, out_labels, out_resp):
+def _score_full(
+    X, means, lower, log_norm, block_rows, tile, out_logp, out_lse, out_labels, out_resp
+):
     n_samples = X.shape[0]
     n_components, d4 = means.shape
     n_blocks = (n_samples + block_rows - 1) // block_rows
@@ -1019,7 +1021,9 @@ def _score_tied(
 
 
 @njit(**_PARALLEL)
-def _score_diag(X, means, prec_chol, log_norm, block_rows, tile, out_logp, out_lse, out_labels, out_resp):
+def _score_diag(
+    X, means, prec_chol, log_norm, block_rows, tile, out_logp, out_lse, out_labels, out_resp
+):
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     n_blocks = (n_samples + block_rows - 1) // block_rows

@@ -3,7 +3,7 @@ around the precision Cholesky factor.  NumPy only, on arrays of size
 n_components x n_features^2 at most: never a data point here.
 """
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import numpy as np
 from scipy import linalg
@@ -15,8 +15,7 @@ _ILL_DEFINED = (
     "increase reg_covar, or scale the input data."
 )
 _FLOAT32_HINT = (
-    " The numerical accuracy can also be improved by passing float64"
-    " data instead of float32."
+    " The numerical accuracy can also be improved by passing float64 data instead of float32."
 )
 
 
@@ -25,7 +24,7 @@ class GaussianParameters(NamedTuple):
 
     weights: np.ndarray
     means: np.ndarray
-    covariances: Optional[np.ndarray]
+    covariances: np.ndarray | None
     precisions_cholesky: np.ndarray
 
 

@@ -62,8 +62,11 @@ def save(model, path):
     for name in _DIAGNOSTICS:
         if hasattr(model, name):
             value = getattr(model, name)
-            meta[name] = [float(v) for v in value] if name == "iter_times_" else (
-                int(value) if name == "best_init_" else float(value))
+            meta[name] = (
+                [float(v) for v in value]
+                if name == "iter_times_"
+                else (int(value) if name == "best_init_" else float(value))
+            )
     arrays = {name: np.asarray(getattr(model, name)) for name in _ARRAYS}
     for name in _INIT_ARRAYS:
         if params[name] is not None:
@@ -73,8 +76,7 @@ def save(model, path):
 
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:  # np.savez would append .npz to other names
             np.savez(f, __meta__=np.array(json.dumps(meta)), **arrays)
@@ -117,7 +119,8 @@ class _Reader:
         ok = {
             "bool": isinstance(value, bool),
             "int": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
-            "float": isinstance(value, (int, float)) and not isinstance(value, bool)
+            "float": isinstance(value, (int, float))
+            and not isinstance(value, bool)
             and not math.isnan(value),
         }[kind]
         if not ok:
@@ -240,8 +243,7 @@ def read_model(path, estimator_class):
                 r.fail("covariances_ must be positive")
             expected = precisions_from_cholesky(chol.astype(np.float64), covariance_type)
             tol = 1e-4 if dtype == np.float32 else 1e-10
-            if not np.allclose(precisions, expected, rtol=tol,
-                               atol=tol * np.abs(expected).max()):
+            if not np.allclose(precisions, expected, rtol=tol, atol=tol * np.abs(expected).max()):
                 r.fail("precisions_ disagree with precisions_cholesky_")
 
             names = None
@@ -255,8 +257,9 @@ def read_model(path, estimator_class):
                 if model.means_init is not None:
                     check_means(model.means_init, n_components, n_features)
                 if model.precisions_init is not None:
-                    check_precisions(model.precisions_init, covariance_type, n_components,
-                                     n_features)
+                    check_precisions(
+                        model.precisions_init, covariance_type, n_components, n_features
+                    )
             except ValueError as exc:
                 r.fail(f"initial parameters: {exc}")
 

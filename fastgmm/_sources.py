@@ -91,7 +91,10 @@ def kernel_parameters(params, covariance_type, dtype=np.float64, n_features=None
     ``_accumulate_<type>`` and ``_score_<type>``.
     """
     weights, means, prec_chol = check_mixture_parameters(
-        params.weights, params.means, params.precisions_cholesky, covariance_type,
+        params.weights,
+        params.means,
+        params.precisions_cholesky,
+        covariance_type,
         n_features=n_features,
     )
     n_components, n_features = means.shape
@@ -181,9 +184,7 @@ class ArraySource:
         dtype = np.dtype(X.dtype)
         self.dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
         # rows can be handed to the kernels as views
-        self.in_place = (
-            isinstance(X, np.ndarray) and X.flags.c_contiguous and dtype == self.dtype
-        )
+        self.in_place = isinstance(X, np.ndarray) and X.flags.c_contiguous and dtype == self.dtype
         # Pages of a shared or read-only map can be dropped after each chunk;
         # those of a copy-on-write map ('c') may hold the user's edits: keep.
         releasable = isinstance(X, np.memmap) and getattr(X, "mode", "c") in ("r", "r+", "w+")
@@ -297,9 +298,7 @@ class ArraySource:
             self._buffers[key] = (
                 np.empty((n_blocks, n_components)),
                 np.empty((n_blocks, n_components, n_features)),
-                np.empty(
-                    (n_blocks,) + scatter_shape(covariance_type, n_components, n_features)
-                ),
+                np.empty((n_blocks,) + scatter_shape(covariance_type, n_components, n_features)),
                 np.empty(n_blocks),
             )
         return self._buffers[key]
@@ -320,17 +319,21 @@ class ArraySource:
         n_components = params.means.shape[0]
         shifts, args = kernel_parameters(params, covariance_type, self.dtype, self.n_features)
         kernel = _kernels.ACCUMULATE[covariance_type]
-        part_nk, part_sums, part_scatter, part_ll = self._partials(
-            covariance_type, n_components
-        )
+        part_nk, part_sums, part_scatter, part_ll = self._partials(covariance_type, n_components)
         stats = SufficientStatistics.zeros(covariance_type, shifts)
         log_likelihood = 0.0
         for start, stop, rows in self._waves(part_nk.shape[0] * BLOCK_ROWS):
             kernel(
-                _read_only(rows), _read_only(self._weights(start, stop)), *args,
-                BLOCK_ROWS, TILE_ROWS,
-                part_nk, part_sums, part_scatter, part_ll,
-            )  # fmt: skip
+                _read_only(rows),
+                _read_only(self._weights(start, stop)),
+                *args,
+                BLOCK_ROWS,
+                TILE_ROWS,
+                part_nk,
+                part_sums,
+                part_scatter,
+                part_ll,
+            )
             used = -(-(stop - start) // BLOCK_ROWS)
             stats.nk += part_nk[:used].sum(axis=0)
             stats.sums += part_sums[:used].sum(axis=0)
@@ -358,9 +361,7 @@ class ArraySource:
             )
         padded_shifts = _pad_features(shifts, 1, self.dtype, covariance_type)
         n_components = shifts.shape[0]
-        part_nk, part_sums, part_scatter, _ = self._partials(
-            covariance_type, n_components
-        )
+        part_nk, part_sums, part_scatter, _ = self._partials(covariance_type, n_components)
         n_blocks = min(
             part_nk.shape[0],
             max(1, INIT_CHUNK_BYTES // (8 * n_components * BLOCK_ROWS)),
@@ -375,9 +376,17 @@ class ArraySource:
                     f"{(stop - start, n_components)}."
                 )
             _kernels.accumulate_resp(
-                _read_only(rows), _read_only(self._weights(start, stop)), resp, padded_shifts,
-                kind, BLOCK_ROWS, TILE_ROWS, part_nk, part_sums, part_scatter,
-            )  # fmt: skip
+                _read_only(rows),
+                _read_only(self._weights(start, stop)),
+                resp,
+                padded_shifts,
+                kind,
+                BLOCK_ROWS,
+                TILE_ROWS,
+                part_nk,
+                part_sums,
+                part_scatter,
+            )
             used = -(-(stop - start) // BLOCK_ROWS)
             stats.nk += part_nk[:used].sum(axis=0)
             stats.sums += part_sums[:used].sum(axis=0)
@@ -387,21 +396,24 @@ class ArraySource:
         stats.n_samples = self.n_samples
         return stats
 
-    def score(
-        self, params, covariance_type, *, log_prob=None, lse=None, labels=None, resp=None
-    ):
+    def score(self, params, covariance_type, *, log_prob=None, lse=None, labels=None, resp=None):
         """Fill the per-row outputs given: joint log-probabilities (n, K),
         log p(x) (n,), labels (n,), responsibilities (n, K)."""
         _, args = kernel_parameters(params, covariance_type, self.dtype, self.n_features)
         n_components = args[-1].shape[0]
         n = self.n_samples
-        expected = {"log_prob": ((n, n_components), self.dtype), "lse": ((n,), self.dtype),
-                    "labels": ((n,), np.int64), "resp": ((n, n_components), self.dtype)}
+        expected = {
+            "log_prob": ((n, n_components), self.dtype),
+            "lse": ((n,), self.dtype),
+            "labels": ((n,), np.int64),
+            "resp": ((n, n_components), self.dtype),
+        }
         given = {"log_prob": log_prob, "lse": lse, "labels": labels, "resp": resp}
         for name, out in given.items():
             shape, dtype = expected[name]
-            if out is not None and (out.shape != shape or out.dtype != dtype
-                                    or not out.flags.c_contiguous):
+            if out is not None and (
+                out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous
+            ):
                 raise ValueError(
                     f"{name} must be a C-contiguous {np.dtype(dtype).name} array of "
                     f"shape {shape}, got {out.dtype.name} {out.shape}."
@@ -413,10 +425,13 @@ class ArraySource:
         rows = self._rows_per_chunk(MAX_WAVE_BLOCKS * BLOCK_ROWS)
         for start, stop, chunk in self.chunks(rows):
             kernel(
-                _read_only(chunk), *args, BLOCK_ROWS, TILE_ROWS,
+                _read_only(chunk),
+                *args,
+                BLOCK_ROWS,
+                TILE_ROWS,
                 empty_2d if log_prob is None else log_prob[start:stop],
                 empty_1d if lse is None else lse[start:stop],
                 no_labels if labels is None else labels[start:stop],
                 empty_2d if resp is None else resp[start:stop],
-            )  # fmt: skip
+            )
         self.checked = True

@@ -106,9 +106,7 @@ class SufficientStatistics:
                 "Cannot add statistics of covariance_type "
                 f"{self.covariance_type!r} and {other.covariance_type!r}."
             )
-        if other.shifts is not self.shifts and not np.array_equal(
-            other.shifts, self.shifts
-        ):
+        if other.shifts is not self.shifts and not np.array_equal(other.shifts, self.shifts):
             raise ValueError(
                 "Cannot add statistics taken with different shifts: compute "
                 "both with the same parameters."
@@ -156,15 +154,22 @@ class SufficientStatistics:
         elif self.covariance_type == "tied":
             d, s_tot, n_tot = delta[0], sums.sum(axis=0), nk.sum()
             rows, cols = np.triu_indices(n_features)
-            scatter = self.scatter + (
-                d[rows] * s_tot[cols] + s_tot[rows] * d[cols] + n_tot * d[rows] * d[cols]
-            )[None, :]
+            scatter = (
+                self.scatter
+                + (d[rows] * s_tot[cols] + s_tot[rows] * d[cols] + n_tot * d[rows] * d[cols])[
+                    None, :
+                ]
+            )
         elif self.covariance_type == "diag":
             scatter = self.scatter + 2 * delta * sums + nk[:, None] * delta**2
         else:
-            scatter = self.scatter + (
-                2 * np.einsum("kd,kd->k", delta, sums) + nk * np.einsum("kd,kd->k", delta, delta)
-            )[:, None]
+            scatter = (
+                self.scatter
+                + (
+                    2 * np.einsum("kd,kd->k", delta, sums)
+                    + nk * np.einsum("kd,kd->k", delta, delta)
+                )[:, None]
+            )
         return SufficientStatistics(
             self.covariance_type, shifts, nk.copy(), new_sums, scatter, self.sum_weight,
             self.log_likelihood, self.n_samples,

@@ -52,8 +52,7 @@ def check_weights(weights, n_components):
     if np.any(weights < 0.0) or np.any(weights > 1.0):
         raise ValueError(
             "The parameter 'weights' should be in the range "
-            "[0, 1], but got max value %.5f, min value %.5f"
-            % (np.min(weights), np.max(weights))
+            "[0, 1], but got max value %.5f, min value %.5f" % (np.min(weights), np.max(weights))
         )
     atol = 1e-6 if weights.dtype == np.float32 else 1e-8
     if not abs(1.0 - float(np.sum(weights))) <= atol:
@@ -71,13 +70,8 @@ def check_means(means, n_components, n_features):
 
 
 def _check_precision_matrix(precision, covariance_type):
-    if not (
-        np.allclose(precision, precision.T)
-        and np.all(np.linalg.eigvalsh(precision) > 0.0)
-    ):
-        raise ValueError(
-            "'%s precision' should be symmetric, positive-definite" % covariance_type
-        )
+    if not (np.allclose(precision, precision.T) and np.all(np.linalg.eigvalsh(precision) > 0.0)):
+        raise ValueError("'%s precision' should be symmetric, positive-definite" % covariance_type)
 
 
 def check_precisions(precisions, covariance_type, n_components, n_features):
@@ -86,7 +80,7 @@ def check_precisions(precisions, covariance_type, n_components, n_features):
         dtype=[np.float64, np.float32],
         ensure_2d=False,
         allow_nd=covariance_type == "full",
-            )
+    )
     shapes = {
         "full": (n_components, n_features, n_features),
         "tied": (n_features, n_features),
@@ -133,14 +127,8 @@ def check_sample_weight(sample_weight, n_samples, *, rescale=True):
             f"or a 1D array of length {n_samples}."
         )
     if sample_weight.shape != (n_samples,):
-        raise ValueError(
-            "sample_weight.shape == {}, expected {}!".format(
-                sample_weight.shape, (n_samples,)
-            )
-        )
-    check_weight_values(
-        bool(np.any(sample_weight < 0)), bool(np.any(sample_weight > 0))
-    )
+        raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected {(n_samples,)}!")
+    check_weight_values(bool(np.any(sample_weight < 0)), bool(np.any(sample_weight > 0)))
     if rescale:
         sample_weight = np.ldexp(sample_weight, -weight_exponent(sample_weight.max()))
     return sample_weight
@@ -189,8 +177,16 @@ def _finite_array(value, name, shape, what):
     return a
 
 
-def check_mixture_parameters(weights, means, precisions_cholesky, covariance_type, *,
-                             n_features=None, normalized=False, what=""):
+def check_mixture_parameters(
+    weights,
+    means,
+    precisions_cholesky,
+    covariance_type,
+    *,
+    n_features=None,
+    normalized=False,
+    what="",
+):
     """Weights, means and precision Cholesky factors a kernel can run on.
 
     Shapes agree with each other (and with ``n_features`` when given), all
@@ -205,8 +201,7 @@ def check_mixture_parameters(weights, means, precisions_cholesky, covariance_typ
 
     if covariance_type not in COVARIANCE_TYPES:
         raise ValueError(
-            f"{what}covariance_type must be one of {COVARIANCE_TYPES}, got "
-            f"{covariance_type!r}."
+            f"{what}covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}."
         )
     means_shape = np.shape(means)
     if len(means_shape) != 2 or means_shape[0] < 1 or means_shape[1] < 1:

@@ -67,9 +67,7 @@ def load_table(path, key=None):
     except Exception as exc:  # numpy's parse and format errors
         raise CLIError(f"{path}: cannot read: {exc}") from None
     if X.ndim != 2:
-        raise CLIError(
-            f"{path}: expected a 2-D array (n_samples, n_features), got shape {X.shape}"
-        )
+        raise CLIError(f"{path}: expected a 2-D array (n_samples, n_features), got shape {X.shape}")
     if X.dtype not in (np.float32, np.float64):
         if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
             raise CLIError(f"{path}: expected numbers, got dtype {X.dtype}")
@@ -110,8 +108,7 @@ def read_csv(path):
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","  # one column, or nothing to tell
-    first = next(csv.reader([head.splitlines()[0]], delimiter=delimiter,
-                            skipinitialspace=True))
+    first = next(csv.reader([head.splitlines()[0]], delimiter=delimiter, skipinitialspace=True))
     header = not all(_is_number(v) for v in first)
     names = [v.strip() for v in first] if header else None
     index = header and names[0] in ("", "Unnamed: 0")
@@ -142,8 +139,7 @@ def _csv_error(path, line_number, fields, n_fields, delimiter):
             return CLIError(f"{path}: line {line_number}, column {column} is empty")
         if not _is_number(value):
             return CLIError(
-                f"{path}: line {line_number}, column {column}: {value.strip()!r} is not "
-                "a number"
+                f"{path}: line {line_number}, column {column}: {value.strip()!r} is not a number"
             )
     return None
 
@@ -171,10 +167,15 @@ def _read_csv_plain(path, delimiter, header, n_fields):
 def _read_csv_pandas(pd, path, delimiter, header, n_fields):
     try:
         frame = pd.read_csv(
-            path, sep=delimiter, header=0 if header else None, skipinitialspace=True,
-            dtype=str, keep_default_na=False, skip_blank_lines=True,
+            path,
+            sep=delimiter,
+            header=0 if header else None,
+            skipinitialspace=True,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=True,
             engine="python" if delimiter == " " else "c",
-        )  # fmt: skip
+        )
     except pd.errors.ParserError:
         return _read_csv_plain(path, delimiter, header, n_fields)  # names the line
     except pd.errors.EmptyDataError:
@@ -192,8 +193,9 @@ def _read_csv_pandas(pd, path, delimiter, header, n_fields):
 def load_weights(path, n_samples):
     if path is None:
         return None
-    w = np.asarray(load_data(path) if not path.endswith(".npy")
-                   else np.load(path, allow_pickle=False))
+    w = np.asarray(
+        load_data(path) if not path.endswith(".npy") else np.load(path, allow_pickle=False)
+    )
     if w.ndim == 2 and 1 in w.shape:
         w = w.reshape(-1)
     if w.ndim != 1:
@@ -220,8 +222,7 @@ def output_path(path, formats=_OUTPUT_FORMATS, default=".npy"):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise CLIError(f"{path}: no such folder {folder}")
-    if not os.access(folder, os.W_OK) or (os.path.exists(path)
-                                          and not os.access(path, os.W_OK)):
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
         raise CLIError(f"{path}: cannot write there (permission denied)")
     return path
 
@@ -234,8 +235,9 @@ def write_array(path, array, header=None):
             np.save(f, array)
     else:
         fmt = "%d" if np.issubdtype(array.dtype, np.integer) else "%.17g"
-        np.savetxt(path, np.atleast_1d(array), delimiter=",", fmt=fmt,
-                   header=header or "", comments="")
+        np.savetxt(
+            path, np.atleast_1d(array), delimiter=",", fmt=fmt, header=header or "", comments=""
+        )
 
 
 def parse_range(text):
@@ -348,14 +350,21 @@ def cmd_fit(args):
     output = output_path(args.output, (".npz",), ".npz") if args.output else None
     X, names = load_table(args.data, args.key)
     w = load_weights(args.weights, X.shape[0])
-    print(f"fitting {args.n_components} {args.covariance_type} components to "
-          f"{X.shape[0]:,} x {X.shape[1]} {X.dtype.name} ({args.data})")
+    print(
+        f"fitting {args.n_components} {args.covariance_type} components to "
+        f"{X.shape[0]:,} x {X.shape[1]} {X.dtype.name} ({args.data})"
+    )
     model = _estimator_with_progress(
-        n_components=args.n_components, covariance_type=args.covariance_type,
-        max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar,
-        init_params=args.init, n_init=args.n_init, random_state=args.seed,
+        n_components=args.n_components,
+        covariance_type=args.covariance_type,
+        max_iter=args.max_iter,
+        tol=args.tol,
+        reg_covar=args.reg_covar,
+        init_params=args.init,
+        n_init=args.n_init,
+        random_state=args.seed,
         n_threads=args.threads,
-    )  # fmt: skip
+    )
     tic = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the summary says whether it converged
@@ -398,10 +407,7 @@ def _load_model_and_data(args):
     X, names = load_table(args.data, args.key)
     fitted = getattr(model, "feature_names_in_", None)
     if names is not None and fitted is not None and list(names) != list(fitted):
-        raise CLIError(
-            f"{args.data}: columns {list(names)} differ from the model's "
-            f"{list(fitted)}"
-        )
+        raise CLIError(f"{args.data}: columns {list(names)} differ from the model's {list(fitted)}")
     return model, X
 
 
@@ -419,8 +425,7 @@ def cmd_predict(args):
     out = _quiet(model.predict_proba if args.proba else model.predict, X)
     header = None
     if os.path.splitext(output)[1].lower() != ".npy":
-        header = (",".join(f"p{k}" for k in range(out.shape[1])) if args.proba
-                  else "label")
+        header = ",".join(f"p{k}" for k in range(out.shape[1])) if args.proba else "label"
     write_array(output, out, header=header)
     what = "responsibilities" if args.proba else "labels"
     print(f"{what} of {X.shape[0]:,} samples, shape {out.shape}, saved to {output}")
@@ -430,8 +435,10 @@ def cmd_predict(args):
 def cmd_score(args):
     model, X = _load_model_and_data(args)
     w = load_weights(args.weights, X.shape[0])
-    print(f"mean log-likelihood {_quiet(model.score, X, sample_weight=w):.6f} over "
-          f"{X.shape[0]:,} samples")
+    print(
+        f"mean log-likelihood {_quiet(model.score, X, sample_weight=w):.6f} over "
+        f"{X.shape[0]:,} samples"
+    )
     if w is None:
         print(f"BIC {_quiet(model.bic, X):.2f}  AIC {_quiet(model.aic, X):.2f}")
     return 0
@@ -441,9 +448,11 @@ def cmd_select(args):
     X = load_data(args.data, args.key)
     w = load_weights(args.weights, X.shape[0])
     ks = parse_range(args.k)
-    types = COVARIANCE_TYPES if args.covariance_type == "all" else [
-        t.strip() for t in args.covariance_type.split(",")
-    ]
+    types = (
+        COVARIANCE_TYPES
+        if args.covariance_type == "all"
+        else [t.strip() for t in args.covariance_type.split(",")]
+    )
     for t in types:
         if t not in COVARIANCE_TYPES:
             raise CLIError(f"--covariance-type: unknown {t!r} (use {COVARIANCE_TYPES} or all)")
@@ -458,29 +467,49 @@ def cmd_select(args):
     if max(ks) > X.shape[0]:
         raise CLIError(f"-k: {max(ks)} components for {X.shape[0]} samples")
 
-    print(f"{'type':<10} {'k':>4} {'BIC':>16} {'AIC':>16} {'log-lik/sample':>15} "
-          f"{'iters':>6} {'time s':>7}")
+    print(
+        f"{'type':<10} {'k':>4} {'BIC':>16} {'AIC':>16} {'log-lik/sample':>15} "
+        f"{'iters':>6} {'time s':>7}"
+    )
     rows = []
     for t in types:
         for k in ks:
             tic = time.perf_counter()
             model, warned = _fit_quietly(
-                X, w, n_components=k, covariance_type=t, max_iter=args.max_iter,
-                tol=args.tol, random_state=args.seed, n_init=args.n_init,
+                X,
+                w,
+                n_components=k,
+                covariance_type=t,
+                max_iter=args.max_iter,
+                tol=args.tol,
+                random_state=args.seed,
+                n_init=args.n_init,
                 n_threads=args.threads,
-            )  # fmt: skip
+            )
             ll = model.score(X, sample_weight=w)
             n = X.shape[0] if w is None else w.sum()
             p = model._n_parameters()
-            row = dict(covariance_type=t, n_components=k, bic=-2 * ll * n + p * math.log(n),
-                       aic=-2 * ll * n + 2 * p, log_likelihood=ll, n_iter=model.n_iter_,
-                       time=time.perf_counter() - tic, warned=warned)
+            row = dict(
+                covariance_type=t,
+                n_components=k,
+                bic=-2 * ll * n + p * math.log(n),
+                aic=-2 * ll * n + 2 * p,
+                log_likelihood=ll,
+                n_iter=model.n_iter_,
+                time=time.perf_counter() - tic,
+                warned=warned,
+            )
             rows.append(row)
-            print(f"{t:<10} {k:>4} {row['bic']:>16.2f} {row['aic']:>16.2f} {ll:>15.6f} "
-                  f"{model.n_iter_:>5}{'*' if warned else ' '} {row['time']:>7.2f}", flush=True)
+            print(
+                f"{t:<10} {k:>4} {row['bic']:>16.2f} {row['aic']:>16.2f} {ll:>15.6f} "
+                f"{model.n_iter_:>5}{'*' if warned else ' '} {row['time']:>7.2f}",
+                flush=True,
+            )
     best = min(rows, key=lambda r: r[args.criterion])
-    print(f"best by {args.criterion.upper()}: {best['n_components']} components, "
-          f"covariance_type={best['covariance_type']!r}")
+    print(
+        f"best by {args.criterion.upper()}: {best['n_components']} components, "
+        f"covariance_type={best['covariance_type']!r}"
+    )
     if any(r["warned"] for r in rows):
         print("(* did not converge within --max-iter)")
     if args.plot:
@@ -499,13 +528,18 @@ def cmd_plot(args):
     try:
         features = tuple(int(v) for v in args.features.split(","))
     except ValueError:
-        raise CLIError(f"--features: expected two column numbers like 0,1, got "
-                       f"{args.features!r}") from None
+        raise CLIError(
+            f"--features: expected two column numbers like 0,1, got {args.features!r}"
+        ) from None
     if len(features) != 2:
         raise CLIError(f"--features: expected two column numbers, got {args.features!r}")
     try:
-        _quiet(lambda rows: plot_ellipses(model, rows, output, features=features,
-                                          max_points=args.max_points), X)
+        _quiet(
+            lambda rows: plot_ellipses(
+                model, rows, output, features=features, max_points=args.max_points
+            ),
+            X,
+        )
     except ImportError as exc:
         raise CLIError(str(exc)) from None
     print(f"plot saved to {output}")
@@ -524,15 +558,21 @@ def cmd_demo(args):
     )
     tic = time.perf_counter()
     X, labels, _ = make_gaussian_mixture(
-        args.n_samples, args.n_features, args.n_components, dtype=dtype,
+        args.n_samples,
+        args.n_features,
+        args.n_components,
+        dtype=dtype,
         random_state=args.seed,
-    )  # fmt: skip
+    )
     print(f"data generated in {time.perf_counter() - tic:.2f} s ({X.nbytes / 2**20:.0f} MiB)")
     model = _estimator_with_progress(
-        n_components=args.n_components, covariance_type=args.covariance_type,
-        max_iter=args.max_iter, tol=args.tol, random_state=args.seed,
+        n_components=args.n_components,
+        covariance_type=args.covariance_type,
+        max_iter=args.max_iter,
+        tol=args.tol,
+        random_state=args.seed,
         n_threads=args.threads,
-    )  # fmt: skip
+    )
     tic = time.perf_counter()
     model.fit(X)
     total = time.perf_counter() - tic
@@ -562,13 +602,19 @@ def cmd_make_data(args):
     output = output_path(args.output)
     labels_output = output_path(args.labels) if args.labels else None
     X, labels, _ = make_gaussian_mixture(
-        args.n_samples, args.n_features, args.n_components, separation=args.separation,
-        dtype=np.float32 if args.float32 else np.float64, random_state=args.seed,
-    )  # fmt: skip
+        args.n_samples,
+        args.n_features,
+        args.n_components,
+        separation=args.separation,
+        dtype=np.float32 if args.float32 else np.float64,
+        random_state=args.seed,
+    )
     header = ",".join(f"x{j}" for j in range(X.shape[1]))
     write_array(output, X, header=header)
-    print(f"{X.shape[0]:,} x {X.shape[1]} {X.dtype.name} rows from {args.n_components} "
-          f"Gaussians saved to {output}")
+    print(
+        f"{X.shape[0]:,} x {X.shape[1]} {X.dtype.name} rows from {args.n_components} "
+        f"Gaussians saved to {output}"
+    )
     if labels_output:
         write_array(labels_output, labels, header="label")
         print(f"true labels saved to {labels_output}")
@@ -600,16 +646,17 @@ def cmd_info(args):
     print(f"cpus           {os.cpu_count()}")
     print(f"threads        {_threads.max_threads()} (numba)")
     print(f"threading layer {layer}")
-    print(f"kernel cache   {'on' if _config.NUMBA_CACHE else 'off (FASTGMM_NUMBA_CACHE=0)'}: "
-          f"{cache_dir}")
+    print(
+        f"kernel cache   {'on' if _config.NUMBA_CACHE else 'off (FASTGMM_NUMBA_CACHE=0)'}: "
+        f"{cache_dir}"
+    )
     return 0
 
 
 # ------------------------------------------------------------------ parser
 
 
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
-                     argparse.ArgumentDefaultsHelpFormatter):
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     """The description as written, and every option's default in its help
     (a help text that names its default itself, or a flag, is left alone)."""
 
@@ -622,80 +669,107 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
 
 def _add_data(p):
     p.add_argument("data", help="data file: .npy (memory-mapped), .npz or .csv")
-    p.add_argument("--key", default=None,
-                   help="array name inside a .npz (default: its first array)")
+    p.add_argument(
+        "--key", default=None, help="array name inside a .npz (default: its first array)"
+    )
 
 
 def _add_fit_options(p):
-    p.add_argument("--max-iter", type=int, default=100,
-                   help="EM iterations at most per initialisation")
-    p.add_argument("--tol", type=float, default=1e-3,
-                   help="stop when the mean log-likelihood changes by less")
+    p.add_argument(
+        "--max-iter", type=int, default=100, help="EM iterations at most per initialisation"
+    )
+    p.add_argument(
+        "--tol", type=float, default=1e-3, help="stop when the mean log-likelihood changes by less"
+    )
     p.add_argument("--seed", type=int, default=0, help="random_state")
-    p.add_argument("--threads", type=int, default=None,
-                   help="kernel threads (default: all cores Numba may use)")
-    p.add_argument("--n-init", type=int, default=1,
-                   help="initialisations; the best fit is kept")
-    p.add_argument("--weights", default=None,
-                   help="sample weights (.npy or .csv), one per row (default: none)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="kernel threads (default: all cores Numba may use)",
+    )
+    p.add_argument("--n-init", type=int, default=1, help="initialisations; the best fit is kept")
+    p.add_argument(
+        "--weights", default=None, help="sample weights (.npy or .csv), one per row (default: none)"
+    )
 
 
 def build_parser():
     from ._version import __version__
 
     parser = argparse.ArgumentParser(
-        prog="fastgmm", description=__doc__.split("\n\n")[1],
+        prog="fastgmm",
+        description=__doc__.split("\n\n")[1],
         formatter_class=_HelpFormatter,
-    )  # fmt: skip
+    )
     parser.add_argument("--version", action="version", version=f"fastgmm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name, help):
-        return sub.add_parser(name, help=help, description=help,
-                              formatter_class=_HelpFormatter)
+        return sub.add_parser(name, help=help, description=help, formatter_class=_HelpFormatter)
 
     p = command("fit", "fit a model to a data file")
     _add_data(p)
-    p.add_argument("-k", "--n-components", dest="n_components", type=int, required=True,
-                   help="number of components")
+    p.add_argument(
+        "-k",
+        "--n-components",
+        dest="n_components",
+        type=int,
+        required=True,
+        help="number of components",
+    )
     _add_fit_options(p)
-    p.add_argument("--covariance-type", default="full", choices=COVARIANCE_TYPES,
-                   help="covariance_type")
-    p.add_argument("--reg-covar", type=float, default=1e-6,
-                   help="added to the diagonal of every covariance")
-    p.add_argument("--init", default="kmeans",
-                   choices=["kmeans", "k-means++", "random", "random_from_data"],
-                   help="init_params")
-    p.add_argument("-o", "--output", default=None,
-                   help="where to save the model (.npz; default: not saved)")
+    p.add_argument(
+        "--covariance-type", default="full", choices=COVARIANCE_TYPES, help="covariance_type"
+    )
+    p.add_argument(
+        "--reg-covar", type=float, default=1e-6, help="added to the diagonal of every covariance"
+    )
+    p.add_argument(
+        "--init",
+        default="kmeans",
+        choices=["kmeans", "k-means++", "random", "random_from_data"],
+        help="init_params",
+    )
+    p.add_argument(
+        "-o", "--output", default=None, help="where to save the model (.npz; default: not saved)"
+    )
     p.set_defaults(func=cmd_fit)
 
     p = command("predict", "labels (or responsibilities) of a data file")
     p.add_argument("model", help="a model saved by fit (.npz)")
     _add_data(p)
-    p.add_argument("-o", "--output", required=True,
-                   help="output file: .npy or .csv (no extension: .npy)")
+    p.add_argument(
+        "-o", "--output", required=True, help="output file: .npy or .csv (no extension: .npy)"
+    )
     p.add_argument("--proba", action="store_true", help="responsibilities, not labels")
     p.set_defaults(func=cmd_predict)
 
     p = command("score", "mean log-likelihood (and BIC, AIC) of a data file")
     p.add_argument("model", help="a model saved by fit (.npz)")
     _add_data(p)
-    p.add_argument("--weights", default=None,
-                   help="sample weights (.npy or .csv), one per row (default: none)")
+    p.add_argument(
+        "--weights", default=None, help="sample weights (.npy or .csv), one per row (default: none)"
+    )
     p.set_defaults(func=cmd_score)
 
     p = command("select", "fit a range of models; BIC/AIC table and plot")
     _add_data(p)
-    p.add_argument("-k", "--n-components", dest="k", required=True,
-                   help="component counts: N:M, N or N,M,...")
+    p.add_argument(
+        "-k", "--n-components", dest="k", required=True, help="component counts: N:M, N or N,M,..."
+    )
     _add_fit_options(p)
-    p.add_argument("--covariance-type", default="full",
-                   help="full, tied, diag, spherical, a comma list, or all")
-    p.add_argument("--criterion", default="bic", choices=["bic", "aic"],
-                   help="what picks the best model")
-    p.add_argument("--plot", default=None,
-                   help="write the BIC/AIC curves to this PNG (default: no plot)")
+    p.add_argument(
+        "--covariance-type",
+        default="full",
+        help="full, tied, diag, spherical, a comma list, or all",
+    )
+    p.add_argument(
+        "--criterion", default="bic", choices=["bic", "aic"], help="what picks the best model"
+    )
+    p.add_argument(
+        "--plot", default=None, help="write the BIC/AIC curves to this PNG (default: no plot)"
+    )
     p.set_defaults(func=cmd_select)
 
     p = command("plot", "data and covariance ellipses of a model, to PNG")
@@ -703,22 +777,35 @@ def build_parser():
     _add_data(p)
     p.add_argument("-o", "--output", required=True, help="output .png")
     p.add_argument("--features", default="0,1", help="the two columns to draw")
-    p.add_argument("--max-points", type=int, default=20_000,
-                   help="points drawn at most (a random subsample beyond)")
+    p.add_argument(
+        "--max-points",
+        type=int,
+        default=20_000,
+        help="points drawn at most (a random subsample beyond)",
+    )
     p.set_defaults(func=cmd_plot)
 
     p = command("demo", "fit a built-in synthetic data set, with progress")
     p.add_argument("--n-samples", type=int, default=1_000_000, help="rows")
     p.add_argument("--n-features", type=int, default=8, help="columns")
-    p.add_argument("-k", "--n-components", type=int, default=8,
-                   help="components drawn from, and fitted")
-    p.add_argument("--covariance-type", default="full", choices=COVARIANCE_TYPES,
-                   help="covariance_type of the fit")
+    p.add_argument(
+        "-k", "--n-components", type=int, default=8, help="components drawn from, and fitted"
+    )
+    p.add_argument(
+        "--covariance-type",
+        default="full",
+        choices=COVARIANCE_TYPES,
+        help="covariance_type of the fit",
+    )
     p.add_argument("--max-iter", type=int, default=100, help="EM iterations at most")
     p.add_argument("--tol", type=float, default=1e-3, help="convergence threshold")
     p.add_argument("--seed", type=int, default=0, help="random_state of data and fit")
-    p.add_argument("--threads", type=int, default=None,
-                   help="kernel threads (default: all cores Numba may use)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="kernel threads (default: all cores Numba may use)",
+    )
     p.add_argument("--float32", action="store_true", help="fit float32 data")
     p.set_defaults(func=cmd_demo)
 
@@ -727,12 +814,16 @@ def build_parser():
     p.add_argument("--n-samples", type=int, default=100_000, help="rows")
     p.add_argument("--n-features", type=int, default=2, help="columns")
     p.add_argument("-k", "--n-components", type=int, default=5, help="components")
-    p.add_argument("--separation", type=float, default=8.0,
-                   help="scale of the distances between the means")
+    p.add_argument(
+        "--separation", type=float, default=8.0, help="scale of the distances between the means"
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--float32", action="store_true", help="write float32 rows")
-    p.add_argument("--labels", default=None,
-                   help="also save the true labels to this .npy or .csv (default: no)")
+    p.add_argument(
+        "--labels",
+        default=None,
+        help="also save the true labels to this .npy or .csv (default: no)",
+    )
     p.set_defaults(func=cmd_make_data)
 
     p = command("info", "versions, threads, threading layer, kernel cache")

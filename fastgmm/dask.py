@@ -23,8 +23,10 @@ from ._validation import check_weight_values, weight_exponent
 
 
 def is_dask_array(X):
-    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "chunks") and hasattr(
-        X, "map_blocks"
+    return (
+        type(X).__module__.split(".")[0] == "dask"
+        and hasattr(X, "chunks")
+        and hasattr(X, "map_blocks")
     )
 
 
@@ -33,9 +35,7 @@ def _require_dask():
         import dask  # noqa: F401
         import dask.array  # noqa: F401
     except ImportError:
-        raise ImportError(
-            'Fitting a dask array needs dask: pip install "fastgmm[dask]"'
-        ) from None
+        raise ImportError('Fitting a dask array needs dask: pip install "fastgmm[dask]"') from None
 
 
 def _tree_sum(parts):
@@ -44,8 +44,10 @@ def _tree_sum(parts):
 
     add = dask.delayed(operator.add, pure=True)
     while len(parts) > 1:
-        parts = [add(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
-                 for i in range(0, len(parts), 2)]
+        parts = [
+            add(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
+            for i in range(0, len(parts), 2)
+        ]
     return parts[0]
 
 
@@ -62,9 +64,7 @@ def _block_resp_stats(block, weights, offset, resp_for, shifts, covariance_type)
     def local(start, stop, rows):
         return resp_for(start + offset, stop + offset, rows)
 
-    return ArraySource(_as_rows(block), weights).accumulate_resp(
-        local, shifts, covariance_type
-    )
+    return ArraySource(_as_rows(block), weights).accumulate_resp(local, shifts, covariance_type)
 
 
 def _block_moments(block, weights):
@@ -155,8 +155,8 @@ class DaskSource:
         for finite, has_nan in results:
             if not finite:
                 raise ValueError(
-                    "Input X contains " + ("NaN." if has_nan else "infinity or a value "
-                                           "too large for dtype('float64').")
+                    "Input X contains "
+                    + ("NaN." if has_nan else "infinity or a value too large for dtype('float64').")
                 )
         self.checked = True
 
@@ -166,16 +166,16 @@ class DaskSource:
         return _as_rows(self.X[start:stop].compute())
 
     def rows(self, indices):
-        return _as_rows(self.X[np.sort(indices)].compute())[
-            np.argsort(np.argsort(indices))
-        ]
+        return _as_rows(self.X[np.sort(indices)].compute())[np.argsort(np.argsort(indices))]
 
     def all_weights(self):  # unweighted: nothing to gather
         return None
 
     def weights_at(self, indices):
-        return None if self.sample_weight is None else np.asarray(
-            self.sample_weight[np.asarray(indices)].compute()
+        return (
+            None
+            if self.sample_weight is None
+            else np.asarray(self.sample_weight[np.asarray(indices)].compute())
         )
 
     def sample_rows(self, random_state, size):
@@ -186,11 +186,14 @@ class DaskSource:
             return distinct_rows(random_state, self.n_samples, size)
         d = self._dask
         seed = int(random_state.randint(2**31 - 1))
-        parts = d.compute(*[
-            d.delayed(_block_top_keys)(w, (seed + int(off)) % 2**32, int(off), size,
-                                       uniform=True)
-            for w, off in zip(self.weight_blocks, self.offsets)
-        ])
+        parts = d.compute(
+            *[
+                d.delayed(_block_top_keys)(
+                    w, (seed + int(off)) % 2**32, int(off), size, uniform=True
+                )
+                for w, off in zip(self.weight_blocks, self.offsets)
+            ]
+        )
         keys = np.concatenate([k for k, _ in parts])
         rows = np.concatenate([r for _, r in parts])
         best = np.argsort(-keys, kind="stable")[:size]
@@ -204,10 +207,12 @@ class DaskSource:
         """
         d = self._dask
         seed = int(random_state.randint(2**31 - 1))
-        parts = d.compute(*[
-            d.delayed(_block_top_keys)(w, (seed + int(off)) % 2**32, int(off), size)
-            for w, off in zip(self.weight_blocks, self.offsets)
-        ])
+        parts = d.compute(
+            *[
+                d.delayed(_block_top_keys)(w, (seed + int(off)) % 2**32, int(off), size)
+                for w, off in zip(self.weight_blocks, self.offsets)
+            ]
+        )
         keys = np.concatenate([k for k, _ in parts])
         rows = np.concatenate([r for _, r in parts])
         best = np.argsort(-keys, kind="stable")[:size]
@@ -220,8 +225,9 @@ class DaskSource:
 
     def weighted_mean(self):
         d = self._dask
-        parts = d.compute(*[d.delayed(_block_moments)(b, w)
-                            for b, w in zip(self.blocks, self.weight_blocks)])
+        parts = d.compute(
+            *[d.delayed(_block_moments)(b, w) for b, w in zip(self.blocks, self.weight_blocks)]
+        )
         total = np.zeros(self.n_features)
         weight = 0.0
         for block_sum, block_weight in parts:  # in block order: deterministic
@@ -234,8 +240,10 @@ class DaskSource:
     def accumulate(self, params, covariance_type):
         d = self._dask
         p = d.delayed(params, pure=True)
-        parts = [d.delayed(_block_stats, pure=True)(b, w, p, covariance_type, self.chunk_rows)
-                 for b, w in zip(self.blocks, self.weight_blocks)]
+        parts = [
+            d.delayed(_block_stats, pure=True)(b, w, p, covariance_type, self.chunk_rows)
+            for b, w in zip(self.blocks, self.weight_blocks)
+        ]
         stats = _tree_sum(parts).compute()
         self.checked = True
         return stats
@@ -253,17 +261,22 @@ class DaskSource:
     def score_lazy(self, params, covariance_type, what, n_components):
         """A lazy Dask array of per-row outputs ('labels', 'lse', 'resp' or
         'log_prob')."""
-        kwargs = dict(params=params, covariance_type=covariance_type, what=what,
-                      n_components=n_components)
+        kwargs = dict(
+            params=params, covariance_type=covariance_type, what=what, n_components=n_components
+        )
         if what in ("resp", "log_prob"):
             return self.X.map_blocks(
-                _block_score, dtype=self.dtype, chunks=(self.X.chunks[0], (n_components,)),
+                _block_score,
+                dtype=self.dtype,
+                chunks=(self.X.chunks[0], (n_components,)),
                 **kwargs,
-            )  # fmt: skip
+            )
         return self.X.map_blocks(
-            _block_score, dtype=np.int64 if what == "labels" else self.dtype,
-            drop_axis=1, **kwargs,
-        )  # fmt: skip
+            _block_score,
+            dtype=np.int64 if what == "labels" else self.dtype,
+            drop_axis=1,
+            **kwargs,
+        )
 
 
 def with_known_chunks(X):
@@ -287,8 +300,10 @@ def check_dask_sample_weight(sample_weight, n_samples):
     import dask
     import dask.array as da
 
-    w = sample_weight if is_dask_array(sample_weight) else da.from_array(
-        np.asarray(sample_weight, dtype=np.float64)
+    w = (
+        sample_weight
+        if is_dask_array(sample_weight)
+        else da.from_array(np.asarray(sample_weight, dtype=np.float64))
     )
     w = with_known_chunks(w)
     if w.ndim != 1:

@@ -57,7 +57,11 @@ def _prepare(X, weights, means, precisions_cholesky, covariance_type):
     """Checked X and parameters: no kernel runs on shapes that disagree."""
     X = check_array(X, dtype=[np.float64, np.float32], order="C", input_name="X")
     weights, means, precisions_cholesky = check_mixture_parameters(
-        weights, means, precisions_cholesky, covariance_type, n_features=X.shape[1],
+        weights,
+        means,
+        precisions_cholesky,
+        covariance_type,
+        n_features=X.shape[1],
     )
     return X, GaussianParameters(weights, means, None, precisions_cholesky)
 
@@ -65,37 +69,52 @@ def _prepare(X, weights, means, precisions_cholesky, covariance_type):
 def _score(X, weights, means, precisions_cholesky, covariance_type, n_threads, **outputs):
     X, params = _prepare(X, weights, means, precisions_cholesky, covariance_type)
     n_samples, n_components = X.shape[0], params.means.shape[0]
-    shapes = {"log_prob": (n_samples, n_components), "lse": (n_samples,),
-              "resp": (n_samples, n_components)}
+    shapes = {
+        "log_prob": (n_samples, n_components),
+        "lse": (n_samples,),
+        "resp": (n_samples, n_components),
+    }
     out = {name: np.empty(shapes[name], dtype=X.dtype) for name in outputs}
     with _threads.threads(n_threads):
         ArraySource(X).score(params, covariance_type, **out)
     return out
 
 
-def log_prob(X, weights, means, precisions_cholesky, covariance_type="full", *,
-             n_threads=None):
+def log_prob(X, weights, means, precisions_cholesky, covariance_type="full", *, n_threads=None):
     """``log pi_k + log N(x | mu_k, Sigma_k)``, of shape (n_samples, n_components)."""
-    return _score(X, weights, means, precisions_cholesky, covariance_type, n_threads,
-                  log_prob=True)["log_prob"]
+    return _score(
+        X, weights, means, precisions_cholesky, covariance_type, n_threads, log_prob=True
+    )["log_prob"]
 
 
-def score_samples(X, weights, means, precisions_cholesky, covariance_type="full", *,
-                  n_threads=None):
+def score_samples(
+    X, weights, means, precisions_cholesky, covariance_type="full", *, n_threads=None
+):
     """``log p(x)`` of each row, of shape (n_samples,)."""
-    return _score(X, weights, means, precisions_cholesky, covariance_type, n_threads,
-                  lse=True)["lse"]
+    return _score(X, weights, means, precisions_cholesky, covariance_type, n_threads, lse=True)[
+        "lse"
+    ]
 
 
-def responsibilities(X, weights, means, precisions_cholesky, covariance_type="full", *,
-                     n_threads=None):
+def responsibilities(
+    X, weights, means, precisions_cholesky, covariance_type="full", *, n_threads=None
+):
     """Posterior probabilities ``p(k | x)``, of shape (n_samples, n_components)."""
-    return _score(X, weights, means, precisions_cholesky, covariance_type, n_threads,
-                  resp=True)["resp"]
+    return _score(X, weights, means, precisions_cholesky, covariance_type, n_threads, resp=True)[
+        "resp"
+    ]
 
 
-def sufficient_statistics(X, weights, means, precisions_cholesky, covariance_type="full",
-                          *, sample_weight=None, n_threads=None):
+def sufficient_statistics(
+    X,
+    weights,
+    means,
+    precisions_cholesky,
+    covariance_type="full",
+    *,
+    sample_weight=None,
+    n_threads=None,
+):
     """E-step statistics of a batch: a :class:`SufficientStatistics`.
 
     One pass over X.  The statistics are shifted by the given means (the

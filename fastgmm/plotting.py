@@ -11,9 +11,7 @@ def require_pyplot():
     try:
         import matplotlib
     except ImportError:
-        raise ImportError(
-            'plotting needs matplotlib: pip install "fastgmm[plot]"'
-        ) from None
+        raise ImportError('plotting needs matplotlib: pip install "fastgmm[plot]"') from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -49,8 +47,9 @@ def covariance_2d(model, k, features):
     return np.asarray(c, dtype=np.float64)[np.ix_([i, j], [i, j])]
 
 
-def plot_ellipses(model, X, path, *, features=(0, 1), max_points=20_000,
-                  random_state=0, title=None):
+def plot_ellipses(
+    model, X, path, *, features=(0, 1), max_points=20_000, random_state=0, title=None
+):
     """Scatter of the data coloured by component, with 1 and 2 sigma ellipses.
 
     Parameters
@@ -89,15 +88,29 @@ def plot_ellipses(model, X, path, *, features=(0, 1), max_points=20_000,
             width, height = 2 * n_sigma * np.sqrt(np.maximum(values[::-1], 0))
             # a dark outline under the component's colour: visible on its own points
             for color, lw in (("black", 2.6), (colors[k], 1.5)):
-                ax.add_patch(Ellipse(model.means_[k, [i, j]], width, height, angle=angle,
-                                     fill=False, edgecolor=color, linestyle=style, lw=lw,
-                                     zorder=3))
-        ax.plot(*model.means_[k, [i, j]], "X", color=colors[k], markeredgecolor="black",
-                ms=9, zorder=4)
+                ax.add_patch(
+                    Ellipse(
+                        model.means_[k, [i, j]],
+                        width,
+                        height,
+                        angle=angle,
+                        fill=False,
+                        edgecolor=color,
+                        linestyle=style,
+                        lw=lw,
+                        zorder=3,
+                    )
+                )
+        ax.plot(
+            *model.means_[k, [i, j]], "X", color=colors[k], markeredgecolor="black", ms=9, zorder=4
+        )
     ax.set_xlabel(f"feature {i}")
     ax.set_ylabel(f"feature {j}")
-    ax.set_title(title or f"{model.n_components} components ({model.covariance_type}): "
-                 "1 sigma (solid) and 2 sigma (dashed)")
+    ax.set_title(
+        title
+        or f"{model.n_components} components ({model.covariance_type}): "
+        "1 sigma (solid) and 2 sigma (dashed)"
+    )
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -113,11 +126,21 @@ def plot_selection(rows, path, *, title="Model selection"):
     for ax, criterion in zip(axes, ("bic", "aic")):
         for covariance_type in dict.fromkeys(r["covariance_type"] for r in rows):
             sub = [r for r in rows if r["covariance_type"] == covariance_type]
-            ax.plot([r["n_components"] for r in sub], [r[criterion] for r in sub],
-                    "o-", label=covariance_type)
+            ax.plot(
+                [r["n_components"] for r in sub],
+                [r[criterion] for r in sub],
+                "o-",
+                label=covariance_type,
+            )
         best = min(rows, key=lambda r: r[criterion])
-        ax.plot(best["n_components"], best[criterion], "*", color="black", ms=14,
-                label=f"best: k={best['n_components']} {best['covariance_type']}")
+        ax.plot(
+            best["n_components"],
+            best[criterion],
+            "*",
+            color="black",
+            ms=14,
+            label=f"best: k={best['n_components']} {best['covariance_type']}",
+        )
         ax.set_xlabel("n_components")
         ax.set_ylabel(criterion.upper() + " (lower is better)")
         ax.legend()

@@ -19,8 +19,13 @@ for n_features in (1, 2, 5):
     for X in (X64, X64.astype(np.float32)):
         for covariance_type in ("full", "tied", "diag", "spherical"):
             for init_params in ("kmeans", "random"):
-                gm = GaussianMixture(3, covariance_type=covariance_type, max_iter=2,
-                                     init_params=init_params, random_state=0).fit(X)
+                gm = GaussianMixture(
+                    3,
+                    covariance_type=covariance_type,
+                    max_iter=2,
+                    init_params=init_params,
+                    random_state=0,
+                ).fit(X)
             gm.predict_proba(X)
             gm.score_samples(X)
             F.log_prob(X, gm.weights_, gm.means_, gm.precisions_cholesky_, covariance_type)
@@ -33,11 +38,21 @@ from fastgmm._config import BLOCK_ROWS, TILE_ROWS  # noqa: E402
 from fastgmm._sources import _read_only, kernel_parameters  # noqa: E402
 
 X = _read_only(rng.normal(size=(1300, 3)))
-_, args = kernel_parameters(gm._fitted_parameters()._replace(
-    means=np.zeros((3, 3)), precisions_cholesky=np.ones((3, 3))), "diag")
+_, args = kernel_parameters(
+    gm._fitted_parameters()._replace(means=np.zeros((3, 3)), precisions_cholesky=np.ones((3, 3))),
+    "diag",
+)
 try:
-    _kernels.SCORE["diag"](X, *args, BLOCK_ROWS, TILE_ROWS, np.empty((0, 3)),
-                           np.empty(10), np.empty(0, dtype=np.int64), np.empty((0, 3)))
+    _kernels.SCORE["diag"](
+        X,
+        *args,
+        BLOCK_ROWS,
+        TILE_ROWS,
+        np.empty((0, 3)),
+        np.empty(10),
+        np.empty(0, dtype=np.int64),
+        np.empty((0, 3)),
+    )
 except Exception as exc:  # a parallel kernel wraps it in a SystemError
     causes = [exc, exc.__cause__, exc.__context__]
     if any(isinstance(c, IndexError) and "out of bounds" in str(c) for c in causes):

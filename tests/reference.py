@@ -18,9 +18,7 @@ def full_covariances(covariances, covariance_type, n_components, n_features):
         return np.repeat(np.asarray(covariances, dtype=np.float64)[None], n_components, 0)
     if covariance_type == "diag":
         return np.stack([np.diag(c) for c in np.asarray(covariances, dtype=np.float64)])
-    return np.stack(
-        [np.eye(n_features) * c for c in np.asarray(covariances, dtype=np.float64)]
-    )
+    return np.stack([np.eye(n_features) * c for c in np.asarray(covariances, dtype=np.float64)])
 
 
 def weighted_log_prob(X, weights, means, covariances, covariance_type):
@@ -106,8 +104,11 @@ def em_run(X, sample_weight, start, covariance_type, n_iter, reg_covar=1e-6):
 
     Returns (lower bounds per iteration, (weights, means, covariances)).
     """
-    params = (start["weights_init"], start["means_init"],
-              precisions(start["precisions_init"], covariance_type))
+    params = (
+        start["weights_init"],
+        start["means_init"],
+        precisions(start["precisions_init"], covariance_type),
+    )
     bounds = []
     for _ in range(n_iter):
         ll, params = em_step(X, sample_weight, *params, covariance_type, reg_covar)

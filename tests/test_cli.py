@@ -8,12 +8,17 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import fastgmm
+from fastgmm import cli
 from fastgmm.datasets import make_gaussian_mixture
 
 
 def run(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "fastgmm", *map(str, args)],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastgmm", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -56,11 +61,24 @@ def test_fit_save_predict_score_round_trip(data, fmt):
 
 def test_fit_with_weights_and_npz(data):
     d, X = data
-    run("fit", d / "X.npz", "--key", "data", "-k", 3, "--weights", d / "w.npy",
-        "--covariance-type", "diag", "-o", d / "mw.npz")
+    run(
+        "fit",
+        d / "X.npz",
+        "--key",
+        "data",
+        "-k",
+        3,
+        "--weights",
+        d / "w.npy",
+        "--covariance-type",
+        "diag",
+        "-o",
+        d / "mw.npz",
+    )
     gm = fastgmm.load(d / "mw.npz")
     expected = fastgmm.GaussianMixture(3, covariance_type="diag", random_state=0).fit(
-        X, sample_weight=np.load(d / "w.npy"))
+        X, sample_weight=np.load(d / "w.npy")
+    )
     assert_allclose(gm.covariances_, expected.covariances_, rtol=1e-10)
 
 
@@ -88,21 +106,26 @@ def test_info_and_demo():
     assert "final log-likelihood" in out and "time per EM iteration" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["fit", "missing.npy", "-k", 3], "no such file"),
-    (["fit", "{d}/X.npy", "-k", 0], "n_components"),
-    (["fit", "{d}/bad.npy", "-k", 2], "expected a 2-D array"),
-    (["fit", "{d}/X.txtx", "-k", 2], "no such file"),
-    (["fit", "{d}/X.npy", "-k", 2, "--weights", "{d}/short.npy"], "weights for"),
-    (["select", "{d}/X.npy", "-k", "a:b"], "-k: expected"),
-    (["select", "{d}/X.npy", "-k", "2", "--covariance-type", "round"], "unknown 'round'"),
-    (["predict", "{d}/X.npy", "{d}/X.npy", "-o", "{d}/o.npy"], "not a fastgmm model"),
-    (["plot", "{d}/m2.npz", "{d}/X.npy", "-o", "{d}/p.png", "--features", "0,7"],
-     "features must be"),
-    (["fit", "{d}/X.npy", "-k", 2, "-o", "{d}/missing/m.npz"], "no such folder"),
-    (["predict", "{d}/m2.npz", "{d}/X.npy", "-o", "{d}/p.json"], "unknown output format"),
-    (["predict", "{d}/m2.npz", "{d}/ragged.csv", "-o", "{d}/p.npy"], "line 3 has 3 fields"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["fit", "missing.npy", "-k", 3], "no such file"),
+        (["fit", "{d}/X.npy", "-k", 0], "n_components"),
+        (["fit", "{d}/bad.npy", "-k", 2], "expected a 2-D array"),
+        (["fit", "{d}/X.txtx", "-k", 2], "no such file"),
+        (["fit", "{d}/X.npy", "-k", 2, "--weights", "{d}/short.npy"], "weights for"),
+        (["select", "{d}/X.npy", "-k", "a:b"], "-k: expected"),
+        (["select", "{d}/X.npy", "-k", "2", "--covariance-type", "round"], "unknown 'round'"),
+        (["predict", "{d}/X.npy", "{d}/X.npy", "-o", "{d}/o.npy"], "not a fastgmm model"),
+        (
+            ["plot", "{d}/m2.npz", "{d}/X.npy", "-o", "{d}/p.png", "--features", "0,7"],
+            "features must be",
+        ),
+        (["fit", "{d}/X.npy", "-k", 2, "-o", "{d}/missing/m.npz"], "no such folder"),
+        (["predict", "{d}/m2.npz", "{d}/X.npy", "-o", "{d}/p.json"], "unknown output format"),
+        (["predict", "{d}/m2.npz", "{d}/ragged.csv", "-o", "{d}/p.npy"], "line 3 has 3 fields"),
+    ],
+)
 def test_errors_are_one_line(data, args, message):
     (data[0] / "ragged.csv").write_text("a,b\n1,2\n3,4,5\n")
     d, X = data
@@ -116,23 +139,24 @@ def test_errors_are_one_line(data, args, message):
 
 # In-process: the parsing and writing rules, without a fit in a subprocess.
 
-from fastgmm import cli  # noqa: E402
-
 
 def write(path, text):
     path.write_text(text)
     return str(path)
 
 
-@pytest.mark.parametrize("text, expected, names", [
-    ("1,2\n3,4\n", [[1, 2], [3, 4]], None),
-    ("a,b\n1,2\n3,4\n", [[1, 2], [3, 4]], ["a", "b"]),
-    (",a,b\n0,1,2\n1,3,4\n", [[1, 2], [3, 4]], ["a", "b"]),  # pandas' to_csv()
-    ('"a";"b"\n"1.5";"2"\n"3";"4"\n', [[1.5, 2], [3, 4]], ["a", "b"]),
-    ("x\ty\n1\t2\n3\t4\n", [[1, 2], [3, 4]], ["x", "y"]),
-    ("1\n2\n3\n", [[1], [2], [3]], None),
-    ("a, b\n1, 2\n\n3, 4\n", [[1, 2], [3, 4]], ["a", "b"]),
-])
+@pytest.mark.parametrize(
+    "text, expected, names",
+    [
+        ("1,2\n3,4\n", [[1, 2], [3, 4]], None),
+        ("a,b\n1,2\n3,4\n", [[1, 2], [3, 4]], ["a", "b"]),
+        (",a,b\n0,1,2\n1,3,4\n", [[1, 2], [3, 4]], ["a", "b"]),  # pandas' to_csv()
+        ('"a";"b"\n"1.5";"2"\n"3";"4"\n', [[1.5, 2], [3, 4]], ["a", "b"]),
+        ("x\ty\n1\t2\n3\t4\n", [[1, 2], [3, 4]], ["x", "y"]),
+        ("1\n2\n3\n", [[1], [2], [3]], None),
+        ("a, b\n1, 2\n\n3, 4\n", [[1, 2], [3, 4]], ["a", "b"]),
+    ],
+)
 @pytest.mark.parametrize("with_pandas", [True, False])
 def test_csv_rules(tmp_path, monkeypatch, text, expected, names, with_pandas):
     if not with_pandas:
@@ -144,14 +168,17 @@ def test_csv_rules(tmp_path, monkeypatch, text, expected, names, with_pandas):
     assert got_names == names
 
 
-@pytest.mark.parametrize("text, message", [
-    ("1,2\n3,4,5\n", "line 2 has 3 fields, expected 2"),
-    ("1,2,3\n4,5\n", "line 2 has 2 fields, expected 3"),
-    ("a,b\n1,\n", "line 2, column 2 is empty"),
-    ("a,b\n1,x\n", "line 2, column 2: 'x' is not a number"),
-    ("", "empty"),
-    ("a,b\n", "no data rows"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("1,2\n3,4,5\n", "line 2 has 3 fields, expected 2"),
+        ("1,2,3\n4,5\n", "line 2 has 2 fields, expected 3"),
+        ("a,b\n1,\n", "line 2, column 2 is empty"),
+        ("a,b\n1,x\n", "line 2, column 2: 'x' is not a number"),
+        ("", "empty"),
+        ("a,b\n", "no data rows"),
+    ],
+)
 @pytest.mark.parametrize("with_pandas", [True, False])
 def test_csv_errors_name_the_line(tmp_path, monkeypatch, text, message, with_pandas):
     if not with_pandas:
@@ -186,8 +213,12 @@ def test_outputs_are_written_where_asked(tmp_path, capsys):
 def test_unwritable_output_fails_before_the_work(tmp_path, capsys):
     X, _, _ = make_gaussian_mixture(100, 2, 2, random_state=1)
     np.save(tmp_path / "X.npy", X)
-    assert cli.main(["fit", str(tmp_path / "X.npy"), "-k", "2", "-o",
-                     str(tmp_path / "nowhere" / "m.npz")]) == 1
+    assert (
+        cli.main(
+            ["fit", str(tmp_path / "X.npy"), "-k", "2", "-o", str(tmp_path / "nowhere" / "m.npz")]
+        )
+        == 1
+    )
     captured = capsys.readouterr()
     assert "fitting" not in captured.out and "no such folder" in captured.err
 

@@ -8,24 +8,29 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import COVARIANCE_TYPES, make_mixture, random_start
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 import fastgmm
-import reference
 from fastgmm import GaussianMixture
 
-PARAMETERS = ["weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"]
+import reference
+from _helpers import COVARIANCE_TYPES, FITTED_PARAMETERS, make_mixture, random_start
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
 def test_max_iter_zero_is_sklearns_initialisation(covariance_type, init_params):
     X, _ = make_mixture(400, 3, 3, seed=2)
-    kwargs = dict(n_components=3, covariance_type=covariance_type, init_params=init_params,
-                  random_state=4, max_iter=0, n_init=2)
+    kwargs = dict(
+        n_components=3,
+        covariance_type=covariance_type,
+        init_params=init_params,
+        random_state=4,
+        max_iter=0,
+        n_init=2,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)  # none, as in sklearn
         ours = GaussianMixture(**kwargs).fit(X)
@@ -36,9 +41,10 @@ def test_max_iter_zero_is_sklearns_initialisation(covariance_type, init_params):
     rtol = 1e-10 if init_params in ("kmeans", "random") else 1e-6
     if rtol == 1e-6 and covariance_type in ("diag", "spherical"):
         assert_allclose(ours.covariances_, 1e-6, rtol=1e-12)
-    for name in PARAMETERS:
-        assert_allclose(getattr(ours, name), getattr(theirs, name), rtol=rtol,
-                        atol=1e-12, err_msg=name)
+    for name in FITTED_PARAMETERS:
+        assert_allclose(
+            getattr(ours, name), getattr(theirs, name), rtol=rtol, atol=1e-12, err_msg=name
+        )
     assert ours.n_iter_ == theirs.n_iter_ == 0
     assert ours.lower_bound_ == theirs.lower_bound_ == -np.inf
     assert ours.lower_bounds_ == theirs.lower_bounds_ == []
@@ -56,31 +62,49 @@ def test_max_iter_zero_with_every_init_given_has_covariances():
 
 # scikit-learn's test for its issue #18216, whose data puts two components
 # on one point each (see test_sklearn_suite.py for why it is run here).
-_MEANS_18216 = np.array([
-    [0.670637869618158, 0.21038256107384043, 0.12892629765485303],
-    [0.09394051075844147, 0.5759464955561779, 0.929296197576212],
-    [0.5033230372781258, 0.9569852381759425, 0.08654043447295741],
-    [0.18578301420435747, 0.5531158970919143, 0.19388943970532435],
-    [0.4548589928173794, 0.35182513658825276, 0.568146063202464],
-    [0.609279894978321, 0.7929063819678847, 0.9620097270828052],
-])
-_PRECISIONS_18216 = np.array([999999.999604483, 999999.9990869573, 553.7603944542167,
-                              204.78596008931834, 15.867423501783637, 85.4595728389735])
+_MEANS_18216 = np.array(
+    [
+        [0.670637869618158, 0.21038256107384043, 0.12892629765485303],
+        [0.09394051075844147, 0.5759464955561779, 0.929296197576212],
+        [0.5033230372781258, 0.9569852381759425, 0.08654043447295741],
+        [0.18578301420435747, 0.5531158970919143, 0.19388943970532435],
+        [0.4548589928173794, 0.35182513658825276, 0.568146063202464],
+        [0.609279894978321, 0.7929063819678847, 0.9620097270828052],
+    ]
+)
+_PRECISIONS_18216 = np.array(
+    [
+        999999.999604483,
+        999999.9990869573,
+        553.7603944542167,
+        204.78596008931834,
+        15.867423501783637,
+        85.4595728389735,
+    ]
+)
 _WEIGHTS_18216 = np.array([1, 1, 2, 2, 21, 3]) / 30.0
 
 
 def _gmm_18216(cls, reg_covar):
-    return cls(covariance_type="spherical", reg_covar=reg_covar, means_init=_MEANS_18216,
-               weights_init=_WEIGHTS_18216, precisions_init=_PRECISIONS_18216,
-               random_state=0, n_components=6, max_iter=1)
+    return cls(
+        covariance_type="spherical",
+        reg_covar=reg_covar,
+        means_init=_MEANS_18216,
+        weights_init=_WEIGHTS_18216,
+        precisions_init=_PRECISIONS_18216,
+        random_state=0,
+        n_components=6,
+        max_iter=1,
+    )
 
 
 def test_sklearn_18216_singletons_with_reg_covar_zero():
     X = np.random.RandomState(0).uniform(size=(30, 3))
     # the exact responsibilities give two components one point each: their
     # variance about their own new mean is exactly zero
-    resp = reference.responsibilities(X, _WEIGHTS_18216, _MEANS_18216,
-                                      1.0 / _PRECISIONS_18216, "spherical")
+    resp = reference.responsibilities(
+        X, _WEIGHTS_18216, _MEANS_18216, 1.0 / _PRECISIONS_18216, "spherical"
+    )
     for k in (0, 1):
         assert np.sum(resp[:, k] > 1e-12) == 1
     with pytest.raises(ValueError, match="ill-defined empirical covariance"):
@@ -120,8 +144,7 @@ def test_private_read_only_methods_match_sklearn(covariance_type):
     assert_allclose(ours.precisions_, theirs.precisions_, rtol=1e-12)
     assert_allclose(ours._estimate_log_weights(), theirs._estimate_log_weights())
     for name in ("_estimate_log_prob", "_estimate_weighted_log_prob"):
-        assert_allclose(getattr(ours, name)(X), getattr(theirs, name)(X), rtol=1e-10,
-                        err_msg=name)
+        assert_allclose(getattr(ours, name)(X), getattr(theirs, name)(X), rtol=1e-10, err_msg=name)
     for a, b in zip(ours._estimate_log_prob_resp(X), theirs._estimate_log_prob_resp(X)):
         assert_allclose(a, b, rtol=1e-9, atol=1e-9)
     mean_a, resp_a = ours._e_step(X)
@@ -163,13 +186,13 @@ def test_weights_that_scale_together_give_the_unweighted_fit(scale, covariance_t
     kwargs = dict(n_components=3, covariance_type=covariance_type, random_state=1)
     plain = GaussianMixture(**kwargs).fit(X)
     weighted = GaussianMixture(**kwargs).fit(X, sample_weight=np.full(len(X), scale))
-    for name in PARAMETERS:
-        assert_allclose(getattr(weighted, name), getattr(plain, name), rtol=1e-10,
-                        err_msg=name)
+    for name in FITTED_PARAMETERS:
+        assert_allclose(getattr(weighted, name), getattr(plain, name), rtol=1e-10, err_msg=name)
     assert_allclose(weighted.lower_bounds_, plain.lower_bounds_, rtol=1e-12)
     assert np.isfinite(weighted.score(X, sample_weight=np.full(len(X), scale)))
-    assert_allclose(weighted.score(X, sample_weight=np.full(len(X), scale)),
-                    plain.score(X), rtol=1e-12)
+    assert_allclose(
+        weighted.score(X, sample_weight=np.full(len(X), scale)), plain.score(X), rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("init_params", ["kmeans", "k-means++"])
@@ -190,8 +213,9 @@ def test_concurrent_fits_leave_blas_threads_as_they_were():
     from threadpoolctl import threadpool_info
 
     def blas_threads():
-        return sorted((i["filepath"], i["num_threads"]) for i in threadpool_info()
-                      if i["user_api"] == "blas")
+        return sorted(
+            (i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"
+        )
 
     before = blas_threads()
     X, _ = make_mixture(20_000, 4, 4, seed=10)

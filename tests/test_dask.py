@@ -8,25 +8,24 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import COVARIANCE_TYPES, random_start
-from conftest import quiet_fit as fit
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fastgmm import GaussianMixture
 from fastgmm.datasets import make_gaussian_mixture
 
+from _helpers import COVARIANCE_TYPES, assert_fits_close, quiet_fit, random_start
+
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
-
-ATTRIBUTES = ["weights_", "means_", "covariances_", "precisions_cholesky_"]
 
 
 @pytest.fixture(scope="module")
 def client():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1,
-                                           processes=True, dashboard_address=None)
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
         client = distributed.Client(cluster)
     yield client
     client.close()
@@ -40,16 +39,6 @@ def data():
     return X, w
 
 
-
-
-def assert_close_fits(a, b, rtol=1e-10):
-    for name in ATTRIBUTES:
-        x, y = getattr(a, name), getattr(b, name)
-        assert_allclose(x, y, rtol=rtol, atol=rtol * np.abs(y).max(), err_msg=name)
-    assert_allclose(a.lower_bounds_, b.lower_bounds_, rtol=rtol)
-    assert a.n_iter_ == b.n_iter_
-
-
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_dask_fit_equals_in_memory_fit(client, data, covariance_type, weighted):
@@ -57,9 +46,9 @@ def test_dask_fit_equals_in_memory_fit(client, data, covariance_type, weighted):
     Xd = da.from_array(X, chunks=(9_000, 3))
     wd = da.from_array(w, chunks=9_000) if weighted else None
     params = dict(n_components=4, covariance_type=covariance_type, random_state=0)
-    ours = fit(Xd, wd, **params)
-    ref = fit(X, w if weighted else None, **params)
-    assert_close_fits(ours, ref)
+    ours = quiet_fit(Xd, wd, **params)
+    ref = quiet_fit(X, w if weighted else None, **params)
+    assert_fits_close(ours, ref)
 
     labels = ours.predict(Xd)
     assert isinstance(labels, da.Array)  # lazy, block-wise
@@ -69,37 +58,41 @@ def test_dask_fit_equals_in_memory_fit(client, data, covariance_type, weighted):
     assert proba.shape == (len(X), 4)
     assert_allclose(proba.compute(), ref.predict_proba(X), rtol=1e-9, atol=1e-12)
     assert ours.score(Xd, sample_weight=wd) == pytest.approx(
-        ref.score(X, sample_weight=w if weighted else None), rel=1e-12)
+        ref.score(X, sample_weight=w if weighted else None), rel=1e-12
+    )
 
 
 @pytest.mark.parametrize("init_params", ["k-means++", "random_from_data"])
 def test_dask_inits_equal_in_memory(client, data, init_params):
     X, _ = data
     params = dict(n_components=4, init_params=init_params, random_state=3, max_iter=20)
-    assert_close_fits(fit(da.from_array(X, chunks=(10_000, 3)), **params), fit(X, **params))
+    assert_fits_close(
+        quiet_fit(da.from_array(X, chunks=(10_000, 3)), **params), quiet_fit(X, **params)
+    )
 
 
 def test_dask_given_start_and_float32(client, data):
     X, _ = data
     X32 = X.astype(np.float32)
     start = random_start(X, 4, "full", seed=2)
-    a = fit(da.from_array(X32, chunks=(8_000, 3)), n_components=4, max_iter=10, tol=0,
-            **start)
-    b = fit(X32, n_components=4, max_iter=10, tol=0, **start)
+    a = quiet_fit(
+        da.from_array(X32, chunks=(8_000, 3)), n_components=4, max_iter=10, tol=0, **start
+    )
+    b = quiet_fit(X32, n_components=4, max_iter=10, tol=0, **start)
     assert a.means_.dtype == np.float32
-    assert_close_fits(a, b, rtol=1e-6)
+    assert_fits_close(a, b, rtol=1e-6)
 
 
 def test_dask_worker_killed_during_fit_is_survived(client, data):
     X, _ = data
     start = random_start(X, 4, "full", seed=4)
     params = dict(n_components=4, max_iter=40, tol=0, **start)
-    expected = fit(X, **params)
+    expected = quiet_fit(X, **params)
     Xd = da.from_array(X, chunks=(5_000, 3))
     result = {}
 
     def run():
-        result["model"] = fit(Xd, **params)
+        result["model"] = quiet_fit(Xd, **params)
 
     pids = client.run(os.getpid)
     worker = threading.Thread(target=run)
@@ -109,7 +102,7 @@ def test_dask_worker_killed_during_fit_is_survived(client, data):
     os.kill(next(iter(pids.values())), signal.SIGKILL)
     worker.join(timeout=300)
     assert not worker.is_alive()
-    assert_close_fits(result["model"], expected)
+    assert_fits_close(result["model"], expected)
     # the nanny brought a fresh worker up
     client.wait_for_workers(2, timeout=60)
     assert set(client.run(os.getpid).values()) != set(pids.values())
@@ -131,8 +124,14 @@ def test_dask_weighted_random_from_data_picks_weighted_rows(client, data):
     X, _ = data
     w = np.zeros(len(X))
     w[::50] = 1.0  # only every 50th row may be picked
-    gm = fit(da.from_array(X, chunks=(9_000, 3)), da.from_array(w, chunks=9_000),
-             n_components=4, init_params="random_from_data", random_state=0, max_iter=1)
+    gm = quiet_fit(
+        da.from_array(X, chunks=(9_000, 3)),
+        da.from_array(w, chunks=9_000),
+        n_components=4,
+        init_params="random_from_data",
+        random_state=0,
+        max_iter=1,
+    )
     from fastgmm.dask import DaskSource
 
     source = DaskSource(da.from_array(X, chunks=(9_000, 3)), da.from_array(w, chunks=9_000))

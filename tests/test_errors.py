@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from conftest import make_mixture
 
 from fastgmm import GaussianMixture
+
+from _helpers import make_mixture
 
 X_GOOD, _ = make_mixture(60, 3, 2)
 
@@ -68,12 +69,18 @@ def test_bad_parameters(params, match):
         ("full", dict(means_init=np.zeros((3, 3))), "'means' should have the shape"),
         ("full", dict(means_init=[[0, np.nan, 0], [1, 1, 1]]), "NaN"),
         ("full", dict(precisions_init=np.ones((2, 3, 3))), "symmetric, positive-definite"),
-        ("full", dict(precisions_init=np.stack([np.eye(3), -np.eye(3)])),
-         "symmetric, positive-definite"),
+        (
+            "full",
+            dict(precisions_init=np.stack([np.eye(3), -np.eye(3)])),
+            "symmetric, positive-definite",
+        ),
         ("full", dict(precisions_init=np.eye(3)), "'full precision' should have the shape"),
         ("tied", dict(precisions_init=np.diag([1.0, -1.0, 1.0])), "symmetric, positive-definite"),
-        ("tied", dict(precisions_init=np.triu(np.ones((3, 3))) + np.eye(3)),
-         "symmetric, positive-definite"),
+        (
+            "tied",
+            dict(precisions_init=np.triu(np.ones((3, 3))) + np.eye(3)),
+            "symmetric, positive-definite",
+        ),
         ("diag", dict(precisions_init=-np.ones((2, 3))), "'diag precision' should be positive"),
         ("diag", dict(precisions_init=np.ones(2)), "'diag precision' should have the shape"),
         ("spherical", dict(precisions_init=[1.0, 0.0]), "'spherical precision' should be positive"),
@@ -107,8 +114,10 @@ def test_bad_sample_weight(sample_weight, match):
 def test_predict_with_other_n_features():
     gm = GaussianMixture(2, random_state=0).fit(X_GOOD)
     for method in (gm.predict, gm.predict_proba, gm.score_samples, gm.score):
-        with pytest.raises(ValueError, match="X has 2 features, but GaussianMixture is "
-                           "expecting 3 features as input"):
+        with pytest.raises(
+            ValueError,
+            match="X has 2 features, but GaussianMixture is expecting 3 features as input",
+        ):
             method(X_GOOD[:, :2])
     with pytest.raises(ValueError, match="NaN"):
         gm.predict(np.full((2, 3), np.nan))
@@ -125,8 +134,7 @@ def test_collapsed_component_raises_sklearns_message():
     X = np.zeros((20, 2))
     X[10:] = 1.0
     with pytest.raises(ValueError, match="ill-defined empirical covariance.*increase reg_covar"):
-        GaussianMixture(2, reg_covar=0.0, init_params="random_from_data",
-                        random_state=0).fit(X)
+        GaussianMixture(2, reg_covar=0.0, init_params="random_from_data", random_state=0).fit(X)
 
 
 def test_float32_collapse_message_suggests_float64():

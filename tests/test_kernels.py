@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
-from conftest import COVARIANCE_TYPES, make_mixture
 from numpy.testing import assert_allclose, assert_array_equal
 
-import reference
 from fastgmm._em import EMSettings, m_step
 from fastgmm._mstep import GaussianParameters, unpack_triangle
 from fastgmm._sources import ArraySource
+
+import reference
+from _helpers import COVARIANCE_TYPES, make_mixture
 
 DTYPES = [np.float64, np.float32]
 
@@ -72,19 +73,20 @@ def test_accumulate_matches_reference(covariance_type, dtype, weighted, small_gr
 
     stats = ArraySource(X, w).accumulate(params, covariance_type)
 
-    resp = reference.responsibilities(X, params.weights, params.means, params.covariances,
-                                      covariance_type)
+    resp = reference.responsibilities(
+        X, params.weights, params.means, params.covariances, covariance_type
+    )
     nk, sums, scatter = reference.weighted_statistics(X, resp, w, stats.shifts)
-    lse = reference.score_samples(X, params.weights, params.means, params.covariances,
-                                  covariance_type)
+    lse = reference.score_samples(
+        X, params.weights, params.means, params.covariances, covariance_type
+    )
     wt = np.ones(len(X)) if w is None else w
     # float32 input: distances and moment products in float32 (eps 6e-8)
     tol = 1e-10 if dtype == np.float64 else 1e-6
     assert_allclose(stats.nk, nk, rtol=tol)
     assert_allclose(stats.sums, sums, rtol=tol, atol=tol * np.abs(sums).max())
     expected = reference_scatter(scatter, covariance_type)
-    assert_allclose(library_scatter(stats), expected, rtol=tol,
-                    atol=tol * np.abs(expected).max())
+    assert_allclose(library_scatter(stats), expected, rtol=tol, atol=tol * np.abs(expected).max())
     assert_allclose(stats.log_likelihood, np.dot(wt, lse), rtol=tol)
     assert stats.sum_weight == pytest.approx(wt.sum(), rel=1e-14)
     assert stats.n_samples == len(X)
@@ -137,8 +139,9 @@ def test_em_step_matches_reference(covariance_type, dtype, small_grid):
         assert_allclose(stats.log_likelihood / stats.sum_weight, ll, rtol=1e-6)
         assert_allclose(new.weights, weights, rtol=1e-5)
         assert_allclose(new.means, means, rtol=1e-5, atol=1e-5 * np.abs(means).max())
-        assert_allclose(new.covariances, covariances, rtol=1e-5,
-                        atol=1e-5 * np.abs(covariances).max())
+        assert_allclose(
+            new.covariances, covariances, rtol=1e-5, atol=1e-5 * np.abs(covariances).max()
+        )
     assert_allclose(
         reference.precisions(new.covariances, covariance_type),
         _precisions(new.precisions_cholesky, covariance_type),
@@ -168,8 +171,12 @@ def test_score_matches_reference(covariance_type, dtype, small_grid):
     args = (X, params.weights, params.means, params.covariances, covariance_type)
     rtol = 1e-12 if dtype == np.float64 else 1e-6
     assert_allclose(lse, reference.score_samples(*args), rtol=rtol)
-    assert_allclose(resp, reference.responsibilities(*args), rtol=rtol * 10,
-                    atol=1e-12 if dtype == np.float64 else 1e-5)
+    assert_allclose(
+        resp,
+        reference.responsibilities(*args),
+        rtol=rtol * 10,
+        atol=1e-12 if dtype == np.float64 else 1e-5,
+    )
     assert_array_equal(labels, reference.weighted_log_prob(*args).argmax(axis=1))
 
 
@@ -246,8 +253,13 @@ def test_vectorised_exp_within_one_ulp_of_numpy():
     from fastgmm._kernels import _LOG_FLOOR, _exp_shifted
 
     rng = np.random.default_rng(0)
-    x = np.concatenate([-rng.random(100_000) * 50, -rng.random(10_000) * 800,
-                        [0.0, -1e-300, _LOG_FLOOR, _LOG_FLOOR + 1e-9, -np.inf]])
+    x = np.concatenate(
+        [
+            -rng.random(100_000) * 50,
+            -rng.random(10_000) * 800,
+            [0.0, -1e-300, _LOG_FLOOR, _LOG_FLOOR + 1e-9, -np.inf],
+        ]
+    )
     expected = np.where(x > _LOG_FLOOR, np.exp(x), 0.0)
     got = x.copy()
     total = np.full(x.size, 0.5)
@@ -264,8 +276,13 @@ def test_vectorised_log_within_two_ulp_of_numpy():
 
     rng = np.random.default_rng(1)
     # the kernels take logs of sums of exps in [1, K]; any positive normal works
-    x = np.concatenate([1 + rng.random(100_000) * 63, np.exp(rng.uniform(-700, 700, 100_000)),
-                        [1.0, 2.0, np.sqrt(2.0), np.nextafter(np.sqrt(2.0), 2)]])
+    x = np.concatenate(
+        [
+            1 + rng.random(100_000) * 63,
+            np.exp(rng.uniform(-700, 700, 100_000)),
+            [1.0, 2.0, np.sqrt(2.0), np.nextafter(np.sqrt(2.0), 2)],
+        ]
+    )
     got = np.zeros(x.size)
     _add_log(x, got, np.empty(x.size, dtype=np.int64), np.empty(x.size, dtype=np.int64))
     expected = np.log(x)
@@ -290,20 +307,22 @@ def test_float32_statistics_stay_accurate_over_many_rows(covariance_type):
 
     stats = ArraySource(X).accumulate(params, covariance_type)
 
-    resp = reference.responsibilities(X, params.weights, params.means, params.covariances,
-                                      covariance_type)
+    resp = reference.responsibilities(
+        X, params.weights, params.means, params.covariances, covariance_type
+    )
     X64 = X.astype(np.float64)
     nk = resp.sum(axis=0)
     sums = np.stack([resp[:, k] @ (X64 - stats.shifts[k]) for k in range(2)])
-    scatter = np.stack([
-        np.einsum("i,ij,il->jl", resp[:, k], X64 - stats.shifts[k], X64 - stats.shifts[k])
-        for k in range(2)
-    ])
+    scatter = np.stack(
+        [
+            np.einsum("i,ij,il->jl", resp[:, k], X64 - stats.shifts[k], X64 - stats.shifts[k])
+            for k in range(2)
+        ]
+    )
     expected = reference_scatter(scatter, covariance_type)
     assert_allclose(stats.nk, nk, rtol=1e-6)
     assert_allclose(stats.sums, sums, atol=2e-6 * np.abs(sums).max())
-    assert_allclose(library_scatter(stats), expected, rtol=2e-6,
-                    atol=2e-6 * np.abs(expected).max())
+    assert_allclose(library_scatter(stats), expected, rtol=2e-6, atol=2e-6 * np.abs(expected).max())
 
 
 def test_kernels_in_bounds():
@@ -319,7 +338,8 @@ def test_kernels_in_bounds():
 
     script = pathlib.Path(__file__).with_name("_boundscheck_cases.py")
     env = dict(os.environ, NUMBA_BOUNDSCHECK="1", FASTGMM_NUMBA_CACHE="0")
-    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
-                          text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=900
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split() == "in bounds canary raised IndexError".split()

@@ -34,12 +34,11 @@ def traced_peak(fit):
         tracemalloc.stop()
 
 
-@pytest.mark.parametrize(
-    "covariance_type, init_params", [("full", "kmeans"), ("diag", "random")]
-)
+@pytest.mark.parametrize("covariance_type, init_params", [("full", "kmeans"), ("diag", "random")])
 def test_fit_peak_python_allocations(X, covariance_type, init_params):
-    params = dict(covariance_type=covariance_type, init_params=init_params, max_iter=2,
-                  tol=0, random_state=0)
+    params = dict(
+        covariance_type=covariance_type, init_params=init_params, max_iter=2, tol=0, random_state=0
+    )
     GaussianMixture(N_COMPONENTS, **params).fit(X[:2000])  # compile outside the trace
     ours = traced_peak(lambda: GaussianMixture(N_COMPONENTS, **params).fit(X))
     assert ours < ONE_RESP_ARRAY, f"peak {ours / 2**20:.1f} MiB"
@@ -47,8 +46,11 @@ def test_fit_peak_python_allocations(X, covariance_type, init_params):
 
 def test_the_measurement_sees_resp_arrays(X):
     """The same measurement on sklearn finds its n x K arrays: the test can fail."""
-    theirs = traced_peak(lambda: SkGaussianMixture(
-        N_COMPONENTS, init_params="random_from_data", max_iter=1, random_state=0).fit(X))
+    theirs = traced_peak(
+        lambda: SkGaussianMixture(
+            N_COMPONENTS, init_params="random_from_data", max_iter=1, random_state=0
+        ).fit(X)
+    )
     assert theirs > 2 * ONE_RESP_ARRAY
 
 
@@ -80,8 +82,7 @@ def test_fit_peak_rss_in_subprocess():
         t.join()
         print(json.dumps({{"extra": peak[0] - base}}))
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     extra = json.loads(out.stdout.strip().splitlines()[-1])["extra"]
     assert extra < ONE_RESP_ARRAY, f"peak RSS {extra / 2**20:.1f} MiB above the input"
 
@@ -97,14 +98,16 @@ def test_float32_input_is_not_copied():
     assert peak < X32.nbytes, f"peak {peak / 2**20:.1f} MiB"
 
 
-@pytest.mark.parametrize("method, out_bytes", [
-    ("predict", N_SAMPLES * 8),
-    ("score_samples", N_SAMPLES * 8),
-    ("predict_proba", N_SAMPLES * N_COMPONENTS * 8),
-])
+@pytest.mark.parametrize(
+    "method, out_bytes",
+    [
+        ("predict", N_SAMPLES * 8),
+        ("score_samples", N_SAMPLES * 8),
+        ("predict_proba", N_SAMPLES * N_COMPONENTS * 8),
+    ],
+)
 def test_predict_allocates_only_its_output(X, method, out_bytes):
-    gm = GaussianMixture(N_COMPONENTS, max_iter=1, init_params="random_from_data",
-                         random_state=0)
+    gm = GaussianMixture(N_COMPONENTS, max_iter=1, init_params="random_from_data", random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         gm.fit(X[:5000])

@@ -7,15 +7,12 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import COVARIANCE_TYPES, make_mixture, quiet_fit, random_start
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fastgmm import GaussianMixture
 from fastgmm.datasets import make_gaussian_mixture
 
-ATTRIBUTES = ["weights_", "means_", "covariances_", "precisions_cholesky_"]
-
-
+from _helpers import COVARIANCE_TYPES, FITTED_PARAMETERS, make_mixture, quiet_fit, random_start
 
 
 class RowBlocks:
@@ -44,11 +41,16 @@ def mixture_file(tmp_path_factory):
 def test_memmap_fit_equals_in_memory_fit(mixture_file, covariance_type, init_params):
     path, X = mixture_file
     mm = np.load(path, mmap_mode="r")
-    params = dict(n_components=5, covariance_type=covariance_type, max_iter=8,
-                  init_params=init_params, random_state=0)
+    params = dict(
+        n_components=5,
+        covariance_type=covariance_type,
+        max_iter=8,
+        init_params=init_params,
+        random_state=0,
+    )
     a = quiet_fit(mm, **params)
     b = quiet_fit(X, **params)
-    for name in ATTRIBUTES:  # the same chunk grid: bitwise the same
+    for name in FITTED_PARAMETERS:  # the same chunk grid: bitwise the same
         assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.lower_bounds_ == b.lower_bounds_
     assert_array_equal(a.predict(mm), b.predict(X))
@@ -64,9 +66,13 @@ def test_chunk_size_changes_only_rounding(mixture_file, chunk_size):
     b = quiet_fit(X, n_components=5, max_iter=5, tol=0, **start)
     # Other chunks cut other tiles, whose float32 partial sums round
     # differently: float32 input agrees to a few float32 ulps.
-    for name in ATTRIBUTES:
-        assert_allclose(getattr(a, name), getattr(b, name), rtol=2e-6,
-                        atol=2e-6 * np.abs(getattr(b, name)).max())
+    for name in FITTED_PARAMETERS:
+        assert_allclose(
+            getattr(a, name),
+            getattr(b, name),
+            rtol=2e-6,
+            atol=2e-6 * np.abs(getattr(b, name)).max(),
+        )
     assert_allclose(a.lower_bounds_, b.lower_bounds_, rtol=2e-6)
 
 
@@ -74,11 +80,9 @@ def test_chunk_size_changes_only_rounding(mixture_file, chunk_size):
 def test_memmap_chunked_thread_count_bitwise(mixture_file):
     path, _ = mixture_file
     mm = np.load(path, mmap_mode="r")
-    one = quiet_fit(mm, n_components=5, max_iter=4, random_state=1, n_threads=1,
-                    chunk_size=20_000)
-    two = quiet_fit(mm, n_components=5, max_iter=4, random_state=1, n_threads=2,
-                    chunk_size=20_000)
-    for name in ATTRIBUTES:
+    one = quiet_fit(mm, n_components=5, max_iter=4, random_state=1, n_threads=1, chunk_size=20_000)
+    two = quiet_fit(mm, n_components=5, max_iter=4, random_state=1, n_threads=2, chunk_size=20_000)
+    for name in FITTED_PARAMETERS:
         assert_array_equal(getattr(one, name), getattr(two, name))
 
 
@@ -87,7 +91,7 @@ def test_array_like_in_row_blocks():
     blocks = RowBlocks(X)
     a = quiet_fit(blocks, n_components=3, random_state=0, chunk_size=3000)
     b = quiet_fit(X, n_components=3, random_state=0, chunk_size=3000)
-    for name in ATTRIBUTES:
+    for name in FITTED_PARAMETERS:
         assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-12)
     assert blocks.reads > 6  # read in pieces
     assert_array_equal(a.predict(blocks), b.predict(X))
@@ -121,7 +125,8 @@ def test_memmap_peak_memory_in_subprocess(tmp_path):
         mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(6_000_000, 16))
         rng = np.random.default_rng(0)
         for s in range(0, mm.shape[0], 500_000):
-            mm[s:s + 500_000] = rng.standard_normal((500_000, 16), dtype=np.float32) + (s // 500_000) % 3
+            block = rng.standard_normal((500_000, 16), dtype=np.float32)
+            mm[s:s + 500_000] = block + (s // 500_000) % 3
         mm.flush(); del mm
         from fastgmm import GaussianMixture
         GaussianMixture(4, max_iter=2).fit(np.load(path, mmap_mode="r")[:20000])  # compile
@@ -141,8 +146,9 @@ def test_memmap_peak_memory_in_subprocess(tmp_path):
         done.append(1); t.join()
         print(json.dumps({{"extra": peak[0] - base, "ll": gm.lower_bound_}}))
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=600
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["extra"] < 150 * 2**20, f"{result['extra'] / 2**20:.0f} MiB"
     assert np.isfinite(result["ll"])
@@ -170,7 +176,7 @@ def test_partial_fit_first_step_is_an_em_step(covariance_type):
     start = random_start(X, 3, covariance_type, seed=5)
     online = GaussianMixture(3, covariance_type=covariance_type, **start).partial_fit(X)
     batch = quiet_fit(X, n_components=3, covariance_type=covariance_type, max_iter=1, **start)
-    for name in ATTRIBUTES:
+    for name in FITTED_PARAMETERS:
         assert_allclose(getattr(online, name), getattr(batch, name), rtol=1e-10)
 
 
@@ -182,8 +188,7 @@ def test_partial_fit_blend_matches_explicit_formula():
     a, b = X[:2000], X[2000:]
     gm = GaussianMixture(2, random_state=0, learning_offset=0.0, learning_decay=1.0)
     gm.partial_fit(a)
-    p1 = dict(weights=gm.weights_, means=gm.means_,
-              precisions_cholesky=gm.precisions_cholesky_)
+    p1 = dict(weights=gm.weights_, means=gm.means_, precisions_cholesky=gm.precisions_cholesky_)
     s1 = gm._stream["stats"]
     gm.partial_fit(b)
     rho = 2.0**-1.0
@@ -201,12 +206,15 @@ def test_rebased_statistics_are_the_same_statistics(covariance_type):
     from fastgmm import functional as F
 
     X, _ = make_mixture(2000, 3, 3, seed=8)
-    gm = quiet_fit(X, n_components=3, covariance_type=covariance_type, random_state=0,
-                   max_iter=2)
-    stats = F.sufficient_statistics(X, gm.weights_, gm.means_, gm.precisions_cholesky_,
-                                    covariance_type)
-    moved = stats.rebased(stats.shifts + np.random.default_rng(0).normal(size=stats.shifts.shape)
-                          if covariance_type != "tied" else stats.shifts + 0.5)
+    gm = quiet_fit(X, n_components=3, covariance_type=covariance_type, random_state=0, max_iter=2)
+    stats = F.sufficient_statistics(
+        X, gm.weights_, gm.means_, gm.precisions_cholesky_, covariance_type
+    )
+    moved = stats.rebased(
+        stats.shifts + np.random.default_rng(0).normal(size=stats.shifts.shape)
+        if covariance_type != "tied"
+        else stats.shifts + 0.5
+    )
     for a, b in zip(F.m_step(stats), F.m_step(moved)):
         assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 

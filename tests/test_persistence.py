@@ -8,19 +8,19 @@ import textwrap
 import joblib
 import numpy as np
 import pytest
-from conftest import COVARIANCE_TYPES, make_mixture
 from numpy.testing import assert_array_equal
 
 import fastgmm
 from fastgmm import GaussianMixture
+
+from _helpers import COVARIANCE_TYPES, make_mixture
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_save_load_exact(tmp_path, covariance_type, dtype):
     X, _ = make_mixture(500, 3, 3, dtype=dtype)
-    gm = GaussianMixture(3, covariance_type=covariance_type, random_state=0,
-                         n_threads=1).fit(X)
+    gm = GaussianMixture(3, covariance_type=covariance_type, random_state=0, n_threads=1).fit(X)
     path = tmp_path / "model.npz"
     gm.save(path)
     back = fastgmm.load(path)
@@ -68,8 +68,7 @@ def test_pickle_and_joblib(tmp_path):
     gm = GaussianMixture(2, random_state=0).fit(X)
     assert_array_equal(pickle.loads(pickle.dumps(gm)).score_samples(X), gm.score_samples(X))
     joblib.dump(gm, tmp_path / "m.joblib")
-    assert_array_equal(joblib.load(tmp_path / "m.joblib").score_samples(X),
-                       gm.score_samples(X))
+    assert_array_equal(joblib.load(tmp_path / "m.joblib").score_samples(X), gm.score_samples(X))
 
 
 def test_patch_sklearn_routes_unmodified_code():
@@ -94,8 +93,9 @@ def test_patch_sklearn_routes_unmodified_code():
         restored = type(lib2.cluster(X)).__module__
         print(patched, restored)
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["fastgmm._estimator", "sklearn.mixture._gaussian_mixture"]
 
 
@@ -166,34 +166,48 @@ BAD_FILES = {
     "means of the wrong width": (lambda a: dict(means_=a["means_"][:, :2]), "means_ has shape"),
     "one factor for two components": (
         lambda a: dict(precisions_cholesky_=a["precisions_cholesky_"][:1]),
-        "precisions_cholesky_ has shape"),
-    "three weights for two": (lambda a: dict(weights_=np.array([0.2, 0.3, 0.5])),
-                              "weights_ has shape"),
+        "precisions_cholesky_ has shape",
+    ),
+    "three weights for two": (
+        lambda a: dict(weights_=np.array([0.2, 0.3, 0.5])),
+        "weights_ has shape",
+    ),
     "negative weights": (lambda a: dict(weights_=np.array([1.5, -0.5])), "non-negative"),
-    "weights not summing to one": (lambda a: dict(weights_=np.array([0.2, 0.3])),
-                                   "sum to 1"),
-    "NaN in the means": (lambda a: dict(means_=np.full_like(a["means_"], np.nan)),
-                         "NaN or infinity"),
+    "weights not summing to one": (lambda a: dict(weights_=np.array([0.2, 0.3])), "sum to 1"),
+    "NaN in the means": (
+        lambda a: dict(means_=np.full_like(a["means_"], np.nan)),
+        "NaN or infinity",
+    ),
     "a factor that is not triangular": (
-        lambda a: dict(precisions_cholesky_=_lower_triangle_nonzero(a)), "upper triangular"),
+        lambda a: dict(precisions_cholesky_=_lower_triangle_nonzero(a)),
+        "upper triangular",
+    ),
     "a factor with a negative diagonal": (
-        lambda a: dict(precisions_cholesky_=-a["precisions_cholesky_"]), "positive diagonal"),
-    "precisions that disagree": (lambda a: dict(precisions_=2 * a["precisions_"]),
-                                 "disagree"),
+        lambda a: dict(precisions_cholesky_=-a["precisions_cholesky_"]),
+        "positive diagonal",
+    ),
+    "precisions that disagree": (lambda a: dict(precisions_=2 * a["precisions_"]), "disagree"),
     "float32 means beside float64 weights": (
-        lambda a: dict(means_=a["means_"].astype(np.float32)), "dtype float32"),
+        lambda a: dict(means_=a["means_"].astype(np.float32)),
+        "dtype float32",
+    ),
     "a missing array": (lambda a: dict(covariances_=None), "no array 'covariances_'"),
-    "an edited covariance_type": (lambda a: dict(meta=_set("params.covariance_type", "diag")),
-                                  "shape"),
-    "an edited n_components": (lambda a: dict(meta=_set("params.n_components", 3)),
-                               "shape"),
-    "an impossible n_components": (lambda a: dict(meta=_set("params.n_components", -1)),
-                                   "n_components"),
+    "an edited covariance_type": (
+        lambda a: dict(meta=_set("params.covariance_type", "diag")),
+        "shape",
+    ),
+    "an edited n_components": (lambda a: dict(meta=_set("params.n_components", 3)), "shape"),
+    "an impossible n_components": (
+        lambda a: dict(meta=_set("params.n_components", -1)),
+        "n_components",
+    ),
     "an unknown parameter": (lambda a: dict(meta=_set("params.evil", 1)), "unknown param"),
     "an edited n_features_in_": (lambda a: dict(meta=_set("n_features_in_", 4)), "shape"),
     "a string n_iter_": (lambda a: dict(meta=_set("n_iter_", "7")), "n_iter_ must be"),
-    "lower_bounds_ not numbers": (lambda a: dict(meta=_set("lower_bounds_", ["x"])),
-                                  "lower_bounds_"),
+    "lower_bounds_ not numbers": (
+        lambda a: dict(meta=_set("lower_bounds_", ["x"])),
+        "lower_bounds_",
+    ),
     "metadata that is not JSON": (lambda a: dict(__meta__=np.array("{not json")), "JSON"),
     "metadata of numbers": (lambda a: dict(__meta__=np.arange(3.0)), "bad metadata"),
 }
@@ -238,14 +252,25 @@ def test_crafted_file_cannot_crash_predict(saved):
     segmentation fault in the kernels) is refused, in-process and by the CLI."""
     d, X, _, arrays = saved
     wide = np.ones((2, 4000))
-    path = _rewrite(d, arrays, name="crafted.npz", means_=wide,
-                    meta=_set("n_features_in_", 4000))
+    path = _rewrite(d, arrays, name="crafted.npz", means_=wide, meta=_set("n_features_in_", 4000))
     with pytest.raises(ValueError, match="shape"):
         fastgmm.load(path)
     np.save(d / "X.npy", X)
-    proc = subprocess.run([sys.executable, "-m", "fastgmm", "predict", str(path),
-                           str(d / "X.npy"), "-o", str(d / "p.npy")],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fastgmm",
+            "predict",
+            str(path),
+            str(d / "X.npy"),
+            "-o",
+            str(d / "p.npy"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1
     assert len(proc.stderr.strip().splitlines()) == 1 and "shape" in proc.stderr
 

@@ -5,19 +5,18 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import COVARIANCE_TYPES, make_mixture, random_start
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
-import reference
 from fastgmm import GaussianMixture
 
-ATTRIBUTES = ["weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"]
+import reference
+from _helpers import COVARIANCE_TYPES, FITTED_PARAMETERS, make_mixture, random_start
 
 
 def assert_same_fit(ours, theirs, rtol):
-    for name in ATTRIBUTES:
+    for name in FITTED_PARAMETERS:
         a, b = getattr(ours, name), getattr(theirs, name)
         assert a.shape == b.shape, name
         assert a.dtype == b.dtype, name
@@ -69,28 +68,30 @@ def test_same_start_float32(covariance_type):
     the same float32 numbers (and of scikit-learn where it is accurate)."""
     X, _ = make_mixture(2000, 4, 3, seed=1, dtype=np.float32)
     # a float32 start keeps sklearn in float32 throughout (a float64 one promotes)
-    start = {k: v.astype(np.float32)
-             for k, v in random_start(X, 3, covariance_type, 2).items()}
+    start = {k: v.astype(np.float32) for k, v in random_start(X, 3, covariance_type, 2).items()}
     ours = GaussianMixture(3, covariance_type=covariance_type, tol=0, max_iter=10, **start)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         ours.fit(X)
-    for name in ATTRIBUTES:
+    for name in FITTED_PARAMETERS:
         assert getattr(ours, name).dtype == np.float32, name
 
     lower_bounds, (weights, means, covariances) = reference.em_run(
-        X.astype(np.float64), None, {k: v.astype(np.float64) for k, v in start.items()},
-        covariance_type, 10,
-    )  # fmt: skip
+        X.astype(np.float64),
+        None,
+        {k: v.astype(np.float64) for k, v in start.items()},
+        covariance_type,
+        10,
+    )
     assert_allclose(ours.lower_bounds_, lower_bounds, rtol=1e-5)
     assert_allclose(ours.weights_, weights, rtol=1e-4)
     assert_allclose(ours.means_, means, rtol=1e-4, atol=1e-4 * np.abs(means).max())
-    assert_allclose(ours.covariances_, covariances, rtol=1e-4,
-                    atol=1e-4 * np.abs(covariances).max())
+    assert_allclose(
+        ours.covariances_, covariances, rtol=1e-4, atol=1e-4 * np.abs(covariances).max()
+    )
 
     if covariance_type in SKLEARN_FLOAT32_ACCURATE:
-        theirs = SkGaussianMixture(3, covariance_type=covariance_type, tol=0, max_iter=10,
-                                   **start)
+        theirs = SkGaussianMixture(3, covariance_type=covariance_type, tol=0, max_iter=10, **start)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             theirs.fit(X)
@@ -118,8 +119,9 @@ def test_far_from_origin_matches_two_pass_reference(covariance_type):
     assert_allclose(ours.lower_bounds_, lower_bounds, rtol=1e-10)
     assert_allclose(ours.weights_, weights, rtol=1e-10)
     assert_allclose(ours.means_, means, rtol=1e-12)
-    assert_allclose(ours.covariances_, covariances, rtol=1e-8,
-                    atol=1e-8 * np.abs(covariances).max())
+    assert_allclose(
+        ours.covariances_, covariances, rtol=1e-8, atol=1e-8 * np.abs(covariances).max()
+    )
 
 
 @pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
@@ -128,9 +130,13 @@ def test_same_random_state_same_result(init_params, covariance_type):
     """sklearn's initial partition is drawn from the same random stream."""
     X, _ = make_mixture(800, 3, 3, seed=5)
     ours, theirs = fit_both(
-        X, n_components=3, covariance_type=covariance_type, init_params=init_params,
-        random_state=7, max_iter=50,
-    )  # fmt: skip
+        X,
+        n_components=3,
+        covariance_type=covariance_type,
+        init_params=init_params,
+        random_state=7,
+        max_iter=50,
+    )
     assert_same_fit(ours, theirs, 1e-8)
     assert_array_equal(ours.predict(X), theirs.predict(X))
 
@@ -139,12 +145,26 @@ def test_n_init_keeps_the_best_like_sklearn():
     # Restarts that reach the same optimum (up to a permutation) tie to
     # rounding, so compare the selected lower bound, not the labelling.
     X, _ = make_mixture(800, 2, 5, seed=13, separation=2.0)
-    ours, theirs = fit_both(X, n_components=5, init_params="random_from_data",
-                            random_state=3, n_init=4, tol=1e-8, max_iter=500)
+    ours, theirs = fit_both(
+        X,
+        n_components=5,
+        init_params="random_from_data",
+        random_state=3,
+        n_init=4,
+        tol=1e-8,
+        max_iter=500,
+    )
     assert_allclose(ours.lower_bound_, theirs.lower_bound_, rtol=1e-8)
     single = [
-        GaussianMixture(5, init_params="random_from_data", tol=1e-8, max_iter=500,
-                        random_state=np.random.RandomState(3)).fit(X).lower_bound_
+        GaussianMixture(
+            5,
+            init_params="random_from_data",
+            tol=1e-8,
+            max_iter=500,
+            random_state=np.random.RandomState(3),
+        )
+        .fit(X)
+        .lower_bound_
     ]
     assert ours.lower_bound_ >= max(single) - 1e-12
 
@@ -167,8 +187,9 @@ def test_fit_predict_equals_fit_then_predict(covariance_type):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for max_iter in (1, 100):
-            gm = GaussianMixture(4, covariance_type=covariance_type, max_iter=max_iter,
-                                 random_state=0)
+            gm = GaussianMixture(
+                4, covariance_type=covariance_type, max_iter=max_iter, random_state=0
+            )
             labels = gm.fit_predict(X)
             assert_array_equal(labels, gm.predict(X))
 
@@ -176,8 +197,7 @@ def test_fit_predict_equals_fit_then_predict(covariance_type):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_methods_match_sklearn(covariance_type):
     X, _ = make_mixture(600, 3, 3, seed=9)
-    ours, theirs = fit_both(X, n_components=3, covariance_type=covariance_type,
-                            random_state=1)
+    ours, theirs = fit_both(X, n_components=3, covariance_type=covariance_type, random_state=1)
     X_new, _ = make_mixture(50, 3, 3, seed=10)
     assert_allclose(ours.score(X_new), theirs.score(X_new), rtol=1e-9)
     assert_allclose(ours.bic(X_new), theirs.bic(X_new), rtol=1e-9)
@@ -192,8 +212,9 @@ def test_methods_match_sklearn(covariance_type):
     # and against the slow reference
     assert_allclose(
         ours.score_samples(X_new),
-        reference.score_samples(X_new, ours.weights_, ours.means_, ours.covariances_,
-                                covariance_type),
+        reference.score_samples(
+            X_new, ours.weights_, ours.means_, ours.covariances_, covariance_type
+        ),
         rtol=1e-10,
     )
 
@@ -223,7 +244,7 @@ def test_convergence_warning_like_sklearn():
 def test_float32_stays_float32():
     X, _ = make_mixture(500, 3, 2, dtype=np.float32)
     gm = GaussianMixture(2, random_state=0).fit(X)
-    for name in ATTRIBUTES:
+    for name in FITTED_PARAMETERS:
         assert getattr(gm, name).dtype == np.float32, name
     assert gm.score_samples(X).dtype == np.float32
     assert gm.predict_proba(X).dtype == np.float32

@@ -5,21 +5,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 import pytest
-from conftest import COVARIANCE_TYPES, make_mixture
-from conftest import quiet_fit as fitted
 from numpy.testing import assert_array_equal
 
 from fastgmm import GaussianMixture
 
-ATTRIBUTES = ["weights_", "means_", "covariances_", "precisions_cholesky_"]
-
-
-
-
-def assert_bitwise_equal(a, b):
-    for name in ATTRIBUTES:
-        assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    assert a.lower_bounds_ == b.lower_bounds_
+from _helpers import COVARIANCE_TYPES, assert_fits_bitwise_equal, make_mixture, quiet_fit
 
 
 @pytest.fixture(scope="module")
@@ -35,45 +25,55 @@ def data():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_one_and_two_threads_bitwise_equal(data, covariance_type, dtype):
     X = data.astype(dtype)
-    params = dict(n_components=5, covariance_type=covariance_type, max_iter=5, tol=0,
-                  random_state=0, init_params="random_from_data")
-    one = fitted(X, n_threads=1, **params)
-    two = fitted(X, n_threads=2, **params)
-    assert_bitwise_equal(one, two)
+    params = dict(
+        n_components=5,
+        covariance_type=covariance_type,
+        max_iter=5,
+        tol=0,
+        random_state=0,
+        init_params="random_from_data",
+    )
+    one = quiet_fit(X, n_threads=1, **params)
+    two = quiet_fit(X, n_threads=2, **params)
+    assert_fits_bitwise_equal(one, two)
     assert_array_equal(one.predict_proba(X[:1000]), two.predict_proba(X[:1000]))
 
 
 def test_same_random_state_bitwise_equal(data):
-    a = fitted(data, n_components=5, random_state=3, max_iter=5)
-    b = fitted(data, n_components=5, random_state=3, max_iter=5)
-    assert_bitwise_equal(a, b)
+    a = quiet_fit(data, n_components=5, random_state=3, max_iter=5)
+    b = quiet_fit(data, n_components=5, random_state=3, max_iter=5)
+    assert_fits_bitwise_equal(a, b)
 
 
 def test_n_threads_restored():
     X, _ = make_mixture(300, 2, 2)
     before = numba.get_num_threads()
-    fitted(X, n_components=2, n_threads=1)
+    quiet_fit(X, n_components=2, n_threads=1)
     assert numba.get_num_threads() == before
     # also when the fit raises from inside the kernels' context
     with pytest.raises(ValueError, match="ill-defined empirical covariance"):
-        GaussianMixture(2, reg_covar=0, n_threads=1, means_init=[[0, 0], [1, 1]],
-                        weights_init=[0.5, 0.5], precisions_init=[np.eye(2)] * 2,
-                        ).fit(np.zeros((10, 2)))
+        GaussianMixture(
+            2,
+            reg_covar=0,
+            n_threads=1,
+            means_init=[[0, 0], [1, 1]],
+            weights_init=[0.5, 0.5],
+            precisions_init=[np.eye(2)] * 2,
+        ).fit(np.zeros((10, 2)))
     assert numba.get_num_threads() == before
 
 
 def test_concurrent_fits_equal_sequential(data):
     X = data[:40_000]
     jobs = [
-        dict(n_components=3, covariance_type=ct, random_state=i, max_iter=10,
-             n_threads=1 + i % 2)
+        dict(n_components=3, covariance_type=ct, random_state=i, max_iter=10, n_threads=1 + i % 2)
         for i, ct in enumerate(COVARIANCE_TYPES)
     ]
-    sequential = [fitted(X, **job) for job in jobs]
+    sequential = [quiet_fit(X, **job) for job in jobs]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        concurrent = list(pool.map(lambda job: fitted(X, **job), jobs))
+        concurrent = list(pool.map(lambda job: quiet_fit(X, **job), jobs))
     for a, b in zip(sequential, concurrent):
-        assert_bitwise_equal(a, b)
+        assert_fits_bitwise_equal(a, b)
     with ThreadPoolExecutor(max_workers=4) as pool:
         labels = list(pool.map(lambda gm: gm.predict(X), sequential))
     for gm, lab in zip(sequential, labels):
