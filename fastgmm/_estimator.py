@@ -24,15 +24,15 @@ from ._mstep import (
     n_parameters,
     precisions_from_cholesky,
 )
-from ._sources import ArraySource, is_row_blocked
+from ._sources import ArraySource, as_source, is_dask_array, is_row_blocked, with_known_shape
 from ._validation import (
     PARAMETER_CONSTRAINTS,
     check_means,
     check_precisions,
+    check_rows,
     check_sample_weight,
     check_weights,
 )
-from .dask import is_dask_array
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -251,13 +251,12 @@ default='kmeans'
         """Validate X and wrap it in the source the kernels read.
 
         In-memory data goes through scikit-learn's validation (its errors),
-        read in place when it is C-contiguous float32/float64.  Memory maps
-        and row-sliceable array-likes (h5py, zarr) are never loaded whole:
-        shape and dtype are checked here, values chunk by chunk on the first
-        pass.
+        read in place when it is C-contiguous float32/float64.  Memory maps,
+        row-sliceable array-likes (h5py, zarr) and Dask arrays are never
+        loaded whole: their shape and dtype are checked here, their values
+        chunk by chunk.
         """
-        dask_input = is_dask_array(X)
-        if not (dask_input or is_row_blocked(X)):
+        if not (is_dask_array(X) or is_row_blocked(X)):
             X = validate_data(
                 self,
                 X,
@@ -266,48 +265,21 @@ default='kmeans'
                 order="C",
                 ensure_min_samples=ensure_min_samples,
             )
-            sample_weight = check_sample_weight(sample_weight, X.shape[0])
-            return ArraySource(X, sample_weight, chunk_rows=self.chunk_size)
-        if dask_input:
-            from .dask import with_known_chunks
-
-            X = with_known_chunks(X)
-        if len(X.shape) != 2:
-            raise ValueError(
-                f"Expected 2D array, got {len(X.shape)}D array instead (shape={X.shape})."
+        else:
+            X = with_known_shape(X)
+            n_features = check_rows(
+                X, ensure_min_samples=ensure_min_samples, estimator_name=type(self).__name__
             )
-        n_samples, n_features = (int(v) for v in X.shape)
-        dtype = np.dtype(X.dtype)
-        if dtype.kind not in "fiub":
-            raise ValueError(f"X of dtype {dtype} is not supported: expected numbers.")
-        if n_samples < ensure_min_samples:
-            raise ValueError(
-                f"Found array with {n_samples} sample(s) (shape={X.shape}) while a "
-                f"minimum of {ensure_min_samples} is required by {type(self).__name__}."
-            )
-        if n_features < 1:
-            raise ValueError(
-                f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 "
-                f"is required by {type(self).__name__}."
-            )
-        if reset:
-            self.n_features_in_ = n_features
-            if hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-        elif n_features != self.n_features_in_:
-            raise ValueError(
-                f"X has {n_features} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input."
-            )
-        if dask_input:
-            from .dask import DaskSource, check_dask_sample_weight
-
-            sample_weight = check_dask_sample_weight(sample_weight, n_samples)
-            source = DaskSource(X, sample_weight, chunk_rows=self.chunk_size)
-            source.check_finite()
-            return source
-        sample_weight = check_sample_weight(sample_weight, n_samples)
-        return ArraySource(X, sample_weight, chunk_rows=self.chunk_size, checked=False)
+            if reset:
+                self.n_features_in_ = n_features
+                if hasattr(self, "feature_names_in_"):
+                    del self.feature_names_in_
+            elif n_features != self.n_features_in_:
+                raise ValueError(
+                    f"X has {n_features} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
+        return as_source(X, sample_weight, chunk_rows=self.chunk_size)
 
     def _fit(self, X, sample_weight):
         """Validate, run EM, set the fitted attributes; returns the source."""
@@ -544,7 +516,7 @@ default='kmeans'
         """
         log_prob = self.score_samples(X)
         if is_dask_array(log_prob):
-            from .dask import check_dask_sample_weight, weighted_mean
+            from ._sources._dask import check_dask_sample_weight, weighted_mean
 
             w = check_dask_sample_weight(sample_weight, log_prob.shape[0])
             return weighted_mean(log_prob, w)

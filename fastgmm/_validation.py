@@ -98,6 +98,29 @@ def check_precisions(precisions, covariance_type, n_components, n_features):
     return precisions.astype(np.float64)
 
 
+def check_rows(X, *, ensure_min_samples=1, estimator_name="GaussianMixture"):
+    """Shape and dtype of data read in row blocks (a memory map, an h5py or
+    zarr dataset, a Dask array), in scikit-learn's words; returns n_features.
+    Its values are checked as the blocks are read."""
+    if len(X.shape) != 2:
+        raise ValueError(f"Expected 2D array, got {len(X.shape)}D array instead (shape={X.shape}).")
+    n_samples, n_features = (int(v) for v in X.shape)
+    dtype = np.dtype(X.dtype)
+    if dtype.kind not in "fiub":
+        raise ValueError(f"X of dtype {dtype} is not supported: expected numbers.")
+    if n_samples < ensure_min_samples:
+        raise ValueError(
+            f"Found array with {n_samples} sample(s) (shape={X.shape}) while a "
+            f"minimum of {ensure_min_samples} is required by {estimator_name}."
+        )
+    if n_features < 1:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+            f"is required by {estimator_name}."
+        )
+    return n_features
+
+
 def check_sample_weight(sample_weight, n_samples, *, rescale=True):
     """float64 weights of shape (n_samples,), finite, non-negative, not all zero.
 

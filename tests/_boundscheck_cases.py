@@ -35,10 +35,9 @@ print("in bounds")
 # must raise here (and only because bounds are checked).
 from fastgmm import _kernels  # noqa: E402
 from fastgmm._config import BLOCK_ROWS, TILE_ROWS  # noqa: E402
-from fastgmm._sources import _read_only, kernel_parameters  # noqa: E402
 
-X = _read_only(rng.normal(size=(1300, 3)))
-_, args = kernel_parameters(
+X = _kernels.read_only(rng.normal(size=(1300, 3)))
+_, args = _kernels.prepare(
     gm._fitted_parameters()._replace(means=np.zeros((3, 3)), precisions_cholesky=np.ones((3, 3))),
     "diag",
 )

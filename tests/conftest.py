@@ -6,13 +6,17 @@ import pytest
 
 @pytest.fixture
 def small_grid(monkeypatch):
-    """Shrink the block grid so small data spans several blocks and waves."""
-    import fastgmm._sources as sources
+    """Shrink the block grid so small data spans several blocks and waves.
 
-    monkeypatch.setattr(sources, "BLOCK_ROWS", 16)
-    monkeypatch.setattr(sources, "TILE_ROWS", 8)
-    monkeypatch.setattr(sources, "MAX_WAVE_BLOCKS", 3)
-    monkeypatch.setattr(sources, "INIT_CHUNK_BYTES", 16 * 8 * 3)
+    The sources read the grid from fastgmm._config at each call, and
+    monkeypatch fails on a name that is not there: the fixture cannot
+    silently stop shrinking the grid."""
+    import fastgmm._config as config
+
+    monkeypatch.setattr(config, "BLOCK_ROWS", 16)
+    monkeypatch.setattr(config, "TILE_ROWS", 8)
+    monkeypatch.setattr(config, "MAX_WAVE_BLOCKS", 3)
+    monkeypatch.setattr(config, "INIT_CHUNK_BYTES", 16 * 8 * 3)
 
 
 # scikit-learn's global fixtures, for its own tests run in test_sklearn_suite.py

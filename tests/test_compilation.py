@@ -1,27 +1,40 @@
-"""Nothing is compiled at import; the on-disk cache can be switched off."""
+"""Nothing is compiled at import; the on-disk cache can be switched off, and
+it never serves machine code compiled from other sources than today's."""
 
 import json
 import os
+import pathlib
+import shutil
 import subprocess
 import sys
 
+import fastgmm
 
-def run(code, **env):
+
+def run(code, cwd=None, **env):
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        check=True,
         env={**os.environ, **env},
+        cwd=cwd,
+        timeout=600,
     )
+    assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+_KERNELS = (
+    "import json, pkgutil, importlib, fastgmm, fastgmm._kernels as k\n"
+    "mods = [importlib.import_module('fastgmm._kernels.' + m.name)\n"
+    "        for m in pkgutil.iter_modules(k.__path__)]\n"
+    "jitted = [f for m in mods for f in vars(m).values() if hasattr(f, 'signatures')]\n"
+)
 
 
 def test_import_compiles_nothing():
     result = run(
-        "import json, fastgmm, fastgmm._kernels as k\n"
-        "jitted = [f for f in vars(k).values() if hasattr(f, 'signatures')]\n"
-        "print(json.dumps([len(jitted), sum(len(f.signatures) for f in jitted)]))"
+        _KERNELS + "print(json.dumps([len(jitted), sum(len(f.signatures) for f in jitted)]))"
     )
     n_kernels, n_compiled = result
     assert n_kernels > 10
@@ -29,9 +42,39 @@ def test_import_compiles_nothing():
 
 
 def test_cache_switch():
-    code = (
-        "import json, fastgmm._kernels as k\n"
-        "print(json.dumps(type(k._accumulate_full._cache).__name__))"
+    code = _KERNELS + "print(json.dumps(sorted({type(f._cache).__name__ for f in jitted})))"
+    assert run(code, FASTGMM_NUMBA_CACHE="1") == ["FunctionCache"]
+    assert run(code, FASTGMM_NUMBA_CACHE="0") == ["NullCache"]
+
+
+def test_editing_a_shared_helper_recompiles(tmp_path):
+    """Numba checks only the stamp of a kernel's own file: an edit to a helper
+    module it calls (here the exp in _vector.py, used by every family) must
+    still give the new result, through fastgmm's cache guard."""
+    copy = tmp_path / "fastgmm"
+    shutil.copytree(
+        pathlib.Path(fastgmm.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__")
     )
-    assert run(code, FASTGMM_NUMBA_CACHE="1") == "FunctionCache"
-    assert run(code, FASTGMM_NUMBA_CACHE="0") == "NullCache"
+    code = (
+        "import json, numpy as np, fastgmm\n"
+        "assert fastgmm.__file__.startswith(%r)\n"
+        "from fastgmm import functional as F\n"
+        "X = np.linspace(-2, 2, 40).reshape(20, 2)\n"
+        "p = F.score_samples(X, [0.5, 0.5], [[0, 0], [1, 1]], np.ones((2, 2)), 'diag')\n"
+        "print(json.dumps(p.tolist()))" % str(tmp_path)
+    )
+    env = dict(PYTHONPATH=str(tmp_path), FASTGMM_NUMBA_CACHE="1", NUMBA_CACHE_DIR="")
+    before = run(code, cwd=tmp_path, **env)
+    assert run(code, cwd=tmp_path, **env) == before  # served from the cache now
+    cached = list((copy / "_kernels" / "__pycache__").glob("*.nbi"))
+    assert cached, "the kernels were not cached in the package"
+
+    helper = copy / "_kernels" / "_vector.py"
+    text = helper.read_text()
+    line = "        x[i] = p if u > _LOG_FLOOR else 0.0\n"
+    assert line in text
+    helper.write_text(text.replace(line, "        x[i] = 2.0 * p if u > _LOG_FLOOR else 0.0\n"))
+    after = run(code, cwd=tmp_path, **env)
+    # every exp doubled: log p(x) grows by log 2
+    assert max(abs(a - b - 0.6931471805599453) for a, b in zip(after, before)) < 1e-9
+    assert run(code, cwd=tmp_path, **dict(env, FASTGMM_NUMBA_CACHE="0")) == after

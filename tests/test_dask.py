@@ -132,7 +132,7 @@ def test_dask_weighted_random_from_data_picks_weighted_rows(client, data):
         random_state=0,
         max_iter=1,
     )
-    from fastgmm.dask import DaskSource
+    from fastgmm._sources._dask import DaskSource
 
     source = DaskSource(da.from_array(X, chunks=(9_000, 3)), da.from_array(w, chunks=9_000))
     picked = source.weighted_choice(np.random.RandomState(0), 4)

@@ -250,7 +250,7 @@ def test_zero_weight_component_is_finite():
 
 
 def test_vectorised_exp_within_one_ulp_of_numpy():
-    from fastgmm._kernels import _LOG_FLOOR, _exp_shifted
+    from fastgmm._kernels._vector import _LOG_FLOOR, _exp_shifted
 
     rng = np.random.default_rng(0)
     x = np.concatenate(
@@ -272,7 +272,7 @@ def test_vectorised_exp_within_one_ulp_of_numpy():
 
 
 def test_vectorised_log_within_two_ulp_of_numpy():
-    from fastgmm._kernels import _add_log
+    from fastgmm._kernels._vector import _add_log
 
     rng = np.random.default_rng(1)
     # the kernels take logs of sums of exps in [1, K]; any positive normal works

@@ -55,7 +55,7 @@ def test_sdist_carries_tests_docs_and_license(sdist):
         "LICENSE",
         "README.md",
         "pyproject.toml",
-        "fastgmm/_kernels.py",
+        "fastgmm/_kernels/full.py",
         "tests/reference.py",
         "tests/conftest.py",
         "tests/_boundscheck_cases.py",

@@ -1,6 +1,6 @@
 """Dask arrays: the same kernels, block by block, on a cluster.
 
-``GaussianMixture.fit(X)`` with ``X`` a ``dask.array`` runs here, on the active
+``GaussianMixture.fit(X)`` with ``X`` a ``dask.array`` reads it here, on the active
 ``distributed`` client if there is one, else on Dask's default scheduler.
 The data is persisted once; each EM iteration maps the statistics kernel over
 the row blocks (the parameters travel to the workers as one small task) and
@@ -18,8 +18,8 @@ import operator
 
 import numpy as np
 
-from ._sources import ArraySource, distinct_rows
-from ._validation import check_weight_values, weight_exponent
+from .._validation import check_weight_values, weight_exponent
+from ._array import ArraySource, distinct_rows
 
 
 def is_dask_array(X):

@@ -1,7 +1,7 @@
-"""Where the rows come from: each source turns parameters into sufficient
-statistics (and per-row scores) through the kernels, and nothing else.
+"""Rows of an in-memory array, a memory map or a row-sliceable array-like
+(h5py, zarr): statistics and per-row scores through the kernels.
 
-The points are cut into a fixed grid: blocks of ``BLOCK_ROWS`` rows, run a
+The points are cut into a fixed grid: blocks of ``_config.BLOCK_ROWS`` rows, run a
 wave of blocks at a time in parallel.  Each block's partial statistics land
 in their own slot and are added in block order, then wave after wave, so the
 result does not depend on which thread ran what.
@@ -11,20 +11,8 @@ import math
 
 import numpy as np
 
-from . import _kernels
-from ._config import (
-    BLOCK_ROWS,
-    CHUNK_BYTES,
-    INIT_CHUNK_BYTES,
-    MAX_WAVE_BLOCKS,
-    PARTIALS_BUDGET_BYTES,
-    TILE_ROWS,
-)
-from ._mstep import log_det_cholesky
-from ._stats import SufficientStatistics, scatter_shape
-from ._validation import check_mixture_parameters
-
-_LOG_2PI = math.log(2 * math.pi)
+from .. import _config, _kernels
+from .._stats import SufficientStatistics, scatter_shape
 
 
 def wave_blocks(covariance_type, n_components, n_features):
@@ -34,90 +22,10 @@ def wave_blocks(covariance_type, n_components, n_features):
     """
     n_scatter = math.prod(scatter_shape(covariance_type, n_components, n_features))
     per_block = 8 * (n_components * (1 + n_features) + n_scatter + 1)
-    blocks = int(min(MAX_WAVE_BLOCKS, max(1, PARTIALS_BUDGET_BYTES // per_block)))
+    blocks = int(min(_config.MAX_WAVE_BLOCKS, max(1, _config.PARTIALS_BUDGET_BYTES // per_block)))
     # An even number splits evenly over 2 (and 4, ...) threads: 15 blocks on
     # 2 threads would leave one idle for a fifteenth of every wave.
     return blocks - blocks % 2 if blocks > 1 else blocks
-
-
-def padded_width(n_features, covariance_type=None):
-    """The kernels' feature count for full and tied: a multiple of 4, or 2
-    for full with at most 2 features (it has two-feature loops)."""
-    if covariance_type == "full" and n_features <= 2:
-        return 2
-    return -(-n_features // 4) * 4
-
-
-def _pad_features(a, n_axes=1, dtype=np.float64, covariance_type=None):
-    """Zero-pad the last ``n_axes`` axes (of size n_features) to ``padded_width``.
-
-    Full and tied kernels work on blocks of four features; zeros in the padded
-    parameters keep the padded rows of a tile at zero.
-    """
-    n_features = a.shape[-1]
-    extra = padded_width(n_features, covariance_type) - n_features
-    width = [(0, 0)] * (a.ndim - n_axes) + [(0, extra)] * n_axes
-    return np.ascontiguousarray(np.pad(a, width) if extra else a, dtype=dtype)
-
-
-def _read_only(a):
-    """A read-only view of ``a``, as every kernel takes its inputs.
-
-    Numba compiles a kernel once for writable and once for read-only arrays
-    (a memory map, a frozen array), and the two compilations were seen to
-    round float32 sums differently (a memory-mapped fit then differed from
-    the in-memory one in the last bits).  Handing every kernel read-only
-    views gives one compilation, hence bitwise the same result for the same
-    rows whatever array holds them (and half the compile time).
-    """
-    view = a.view(np.ndarray)
-    view.flags.writeable = False
-    return view
-
-
-def kernel_parameters(params, covariance_type, dtype=np.float64, n_features=None):
-    """The arrays the kernels take for ``params``, and the shifts c_k.
-
-    Every shape is checked first (against ``n_features``, the data's, when
-    given), whoever made the parameters: no kernel runs on shapes that
-    disagree.
-
-    ``dtype`` is the data's: the kernels compute distances in it, so means
-    and precision factors are handed over rounded to it (``log_norm`` stays
-    float64).  The shifts returned are those the kernels use, rounded means
-    included, as float64: the statistics are exact about them.
-
-    Returns ``(shifts, args)``: ``args`` are the parameter arguments of
-    ``_accumulate_<type>`` and ``_score_<type>``.
-    """
-    weights, means, prec_chol = check_mixture_parameters(
-        params.weights,
-        params.means,
-        params.precisions_cholesky,
-        covariance_type,
-        n_features=n_features,
-    )
-    n_components, n_features = means.shape
-    with np.errstate(divide="ignore"):  # a zero weight is log(0) = -inf
-        log_norm = (
-            np.log(weights)
-            + log_det_cholesky(prec_chol, covariance_type, n_features)
-            - 0.5 * n_features * _LOG_2PI
-        )
-    log_norm = np.ascontiguousarray(np.broadcast_to(log_norm, (n_components,)))
-    if covariance_type == "tied":
-        center = (weights @ means).astype(dtype)
-        lower = _pad_features(prec_chol.T, 2, dtype)
-        lower_means = _pad_features((means - center) @ prec_chol, 1, dtype)
-        shifts = np.broadcast_to(center.astype(np.float64), means.shape).copy()
-        return shifts, (_pad_features(center, 1, dtype), lower, lower_means, log_norm)
-    kernel_means = means.astype(dtype)
-    shifts = kernel_means.astype(np.float64)
-    if covariance_type == "full":
-        # the kernels take L = U^T, lower triangular
-        lower = _pad_features(prec_chol.transpose(0, 2, 1), 2, dtype, "full")
-        return shifts, (_pad_features(kernel_means, 1, dtype, "full"), lower, log_norm)
-    return shifts, (kernel_means, prec_chol.astype(dtype), log_norm)
 
 
 def distinct_rows(random_state, n_samples, size):
@@ -130,24 +38,6 @@ def distinct_rows(random_state, n_samples, size):
         more = random_state.randint(0, n_samples, size=size - chosen.size)
         chosen = np.unique(np.concatenate([chosen, more]))
     return chosen
-
-
-def is_row_blocked(X):
-    """Whether X is read a row block at a time instead of validated whole.
-
-    np.memmap, and array-likes that are not NumPy arrays but slice in row
-    blocks (h5py and zarr datasets, ...): 2-D, with a shape and a dtype.
-    """
-    if isinstance(X, np.memmap):
-        return True
-    if isinstance(X, np.ndarray) or not hasattr(X, "__getitem__"):
-        return False
-    shape, dtype = getattr(X, "shape", None), getattr(X, "dtype", None)
-    if shape is None or dtype is None or type(X).__module__.startswith(("pandas", "dask")):
-        return False
-    from scipy.sparse import issparse
-
-    return not issparse(X) and len(shape) == 2
 
 
 def _memmap_span(X):
@@ -190,7 +80,7 @@ class ArraySource:
         releasable = isinstance(X, np.memmap) and getattr(X, "mode", "c") in ("r", "r+", "w+")
         self._span = _memmap_span(X) if releasable else None
         if sample_weight is None:
-            self.sample_weight = np.empty(0)
+            self.sample_weight = None
             self.sum_weight = float(self.n_samples)
         else:
             self.sample_weight = np.ascontiguousarray(sample_weight, dtype=np.float64)
@@ -203,7 +93,7 @@ class ArraySource:
         if self.chunk_rows is not None:
             return max(1, int(self.chunk_rows))
         row_bytes = self.n_features * self.dtype.itemsize
-        return max(1, CHUNK_BYTES // (wave_rows * row_bytes)) * wave_rows
+        return max(1, _config.CHUNK_BYTES // (wave_rows * row_bytes)) * wave_rows
 
     def read(self, start, stop):
         """Rows start:stop as a C-contiguous float32/float64 array."""
@@ -262,7 +152,7 @@ class ArraySource:
         """``size`` distinct rows, sorted, drawn uniformly among those with
         non-zero weight (all of them if there are fewer)."""
         w = self.sample_weight
-        if w.shape[0] == 0:
+        if w is None:
             return distinct_rows(random_state, self.n_samples, size)
         candidates = np.flatnonzero(w > 0)
         if candidates.size <= size:
@@ -271,20 +161,20 @@ class ArraySource:
 
     def weights_at(self, indices):
         w = self.sample_weight
-        return None if w.shape[0] == 0 else w[np.asarray(indices)]
+        return None if w is None else w[np.asarray(indices)]
 
     def all_weights(self):
-        return None if self.sample_weight.shape[0] == 0 else self.sample_weight
+        return self.sample_weight
 
     def weighted_mean(self):
         """Column means in float64, a chunk at a time (no float64 copy of X)."""
         total = np.zeros(self.n_features)
         w = self.sample_weight
         for start, stop, rows in self.chunks(65536):
-            if w.shape[0] == 0:
+            if w is None:
                 total += rows.sum(axis=0, dtype=np.float64)
             else:
-                total += w[start:stop] @ rows.astype(np.float64)
+                total += w[start:stop] @ rows.astype(np.float64, copy=False)
         return total / self.sum_weight
 
     # ------------------------------------------------------------ statistics
@@ -305,7 +195,14 @@ class ArraySource:
 
     def _weights(self, start, stop):
         w = self.sample_weight
-        return w if w.shape[0] == 0 else w[start:stop]
+        return None if w is None else w[start:stop]
+
+    @staticmethod
+    def _add_partials(stats, partials, used):
+        """Add the first ``used`` blocks' partial statistics, in block order."""
+        stats.nk += partials[0][:used].sum(axis=0)
+        stats.sums += partials[1][:used].sum(axis=0)
+        stats.scatter += partials[2][:used].sum(axis=0)
 
     def _waves(self, wave_rows):
         """(start, stop, chunk rows start:stop) per wave, chunk by chunk."""
@@ -317,28 +214,19 @@ class ArraySource:
     def accumulate(self, params, covariance_type):
         """E-step and statistics for ``params``: one pass over the rows."""
         n_components = params.means.shape[0]
-        shifts, args = kernel_parameters(params, covariance_type, self.dtype, self.n_features)
-        kernel = _kernels.ACCUMULATE[covariance_type]
-        part_nk, part_sums, part_scatter, part_ll = self._partials(covariance_type, n_components)
+        shifts, args = _kernels.prepare(params, covariance_type, self.dtype, self.n_features)
+        partials = self._partials(covariance_type, n_components)
         stats = SufficientStatistics.zeros(covariance_type, shifts)
         log_likelihood = 0.0
-        for start, stop, rows in self._waves(part_nk.shape[0] * BLOCK_ROWS):
-            kernel(
-                _read_only(rows),
-                _read_only(self._weights(start, stop)),
-                *args,
-                BLOCK_ROWS,
-                TILE_ROWS,
-                part_nk,
-                part_sums,
-                part_scatter,
-                part_ll,
-            )
-            used = -(-(stop - start) // BLOCK_ROWS)
-            stats.nk += part_nk[:used].sum(axis=0)
-            stats.sums += part_sums[:used].sum(axis=0)
-            stats.scatter += part_scatter[:used].sum(axis=0)
-            log_likelihood += part_ll[:used].sum()
+        block_rows = _config.BLOCK_ROWS
+        for start, stop, rows in self._waves(partials[0].shape[0] * block_rows):
+            _kernels.accumulate(
+                covariance_type, rows, self._weights(start, stop), args,
+                block_rows, _config.TILE_ROWS, partials,
+            )  # fmt: skip
+            used = -(-(stop - start) // block_rows)
+            self._add_partials(stats, partials, used)
+            log_likelihood += partials[3][:used].sum()
         self.checked = True  # every row has been read and checked once
         stats.log_likelihood = log_likelihood
         stats.sum_weight = self.sum_weight
@@ -359,16 +247,16 @@ class ArraySource:
             raise ValueError(
                 f"shifts must have shape (n_components, {self.n_features}), got {shifts.shape}."
             )
-        padded_shifts = _pad_features(shifts, 1, self.dtype, covariance_type)
+        padded_shifts = _kernels.pad_shifts(shifts, self.dtype, covariance_type)
         n_components = shifts.shape[0]
-        part_nk, part_sums, part_scatter, _ = self._partials(covariance_type, n_components)
+        partials = self._partials(covariance_type, n_components)[:3]
+        block_rows = _config.BLOCK_ROWS
         n_blocks = min(
-            part_nk.shape[0],
-            max(1, INIT_CHUNK_BYTES // (8 * n_components * BLOCK_ROWS)),
+            partials[0].shape[0],
+            max(1, _config.INIT_CHUNK_BYTES // (8 * n_components * block_rows)),
         )
-        kind = _kernels.RESP_KIND[covariance_type]
         stats = SufficientStatistics.zeros(covariance_type, shifts)
-        for start, stop, rows in self._waves(n_blocks * BLOCK_ROWS):
+        for start, stop, rows in self._waves(n_blocks * block_rows):
             resp = np.ascontiguousarray(resp_for(start, stop, rows), dtype=np.float64)
             if resp.shape != (stop - start, n_components):
                 raise ValueError(
@@ -376,21 +264,10 @@ class ArraySource:
                     f"{(stop - start, n_components)}."
                 )
             _kernels.accumulate_resp(
-                _read_only(rows),
-                _read_only(self._weights(start, stop)),
-                resp,
-                padded_shifts,
-                kind,
-                BLOCK_ROWS,
-                TILE_ROWS,
-                part_nk,
-                part_sums,
-                part_scatter,
-            )
-            used = -(-(stop - start) // BLOCK_ROWS)
-            stats.nk += part_nk[:used].sum(axis=0)
-            stats.sums += part_sums[:used].sum(axis=0)
-            stats.scatter += part_scatter[:used].sum(axis=0)
+                covariance_type, rows, self._weights(start, stop), resp, padded_shifts,
+                block_rows, _config.TILE_ROWS, partials,
+            )  # fmt: skip
+            self._add_partials(stats, partials, -(-(stop - start) // block_rows))
         self.checked = True
         stats.sum_weight = self.sum_weight
         stats.n_samples = self.n_samples
@@ -399,7 +276,7 @@ class ArraySource:
     def score(self, params, covariance_type, *, log_prob=None, lse=None, labels=None, resp=None):
         """Fill the per-row outputs given: joint log-probabilities (n, K),
         log p(x) (n,), labels (n,), responsibilities (n, K)."""
-        _, args = kernel_parameters(params, covariance_type, self.dtype, self.n_features)
+        _, args = _kernels.prepare(params, covariance_type, self.dtype, self.n_features)
         n_components = args[-1].shape[0]
         n = self.n_samples
         expected = {
@@ -421,14 +298,14 @@ class ArraySource:
         empty_2d = np.empty((0, n_components), dtype=self.dtype)
         empty_1d = np.empty(0, dtype=self.dtype)
         no_labels = np.empty(0, dtype=np.int64)
-        kernel = _kernels.SCORE[covariance_type]
-        rows = self._rows_per_chunk(MAX_WAVE_BLOCKS * BLOCK_ROWS)
+        rows = self._rows_per_chunk(_config.MAX_WAVE_BLOCKS * _config.BLOCK_ROWS)
         for start, stop, chunk in self.chunks(rows):
-            kernel(
-                _read_only(chunk),
-                *args,
-                BLOCK_ROWS,
-                TILE_ROWS,
+            _kernels.score(
+                covariance_type,
+                chunk,
+                args,
+                _config.BLOCK_ROWS,
+                _config.TILE_ROWS,
                 empty_2d if log_prob is None else log_prob[start:stop],
                 empty_1d if lse is None else lse[start:stop],
                 no_labels if labels is None else labels[start:stop],

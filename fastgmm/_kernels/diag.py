@@ -1,0 +1,197 @@
+"""Diagonal and spherical covariances: O(d) per point and component."""
+
+import numpy as np
+from numba import njit, prange
+
+from ._tiles import _load_tile, _scaled_row, _tile_responsibilities, _write_tile
+from ._vector import _PARALLEL, _SERIAL, _zero_of
+
+
+@njit(**_SERIAL)
+def _tile_log_prob_diag(xt, means, prec_chol, log_norm, sq, logp):
+    n_components, n_features = means.shape
+    tile = xt.shape[1]
+    for k in range(n_components):
+        for i in range(tile):
+            sq[i] = 0.0
+        for t in range(n_features):
+            mu = means[k, t]
+            p = prec_chol[k, t]
+            for i in range(tile):
+                v = (xt[t, i] - mu) * p
+                sq[i] += v * v
+        ln = log_norm[k]
+        for i in range(tile):
+            logp[k, i] = ln - 0.5 * sq[i]
+
+
+@njit(**_SERIAL)
+def _tile_stats_diag(xt, r, scale, shifts, nk, sums, scatter, rt):
+    n_components, n_features = shifts.shape
+    tile = xt.shape[1]
+    for k in range(n_components):
+        total = _scaled_row(r, k, scale, rt)
+        if total == 0.0:
+            continue
+        nk[k] += total
+        for t in range(n_features):
+            c = shifts[k, t]
+            s1 = s2 = _zero_of(xt)
+            for i in range(tile):
+                v = xt[t, i] - c
+                rv = rt[i] * v
+                s1 += rv
+                s2 += rv * v
+            sums[k, t] += s1
+            scatter[k, t] += s2
+
+
+@njit(**_PARALLEL)
+def _accumulate_diag(
+    X, sample_weight, means, prec_chol, log_norm, block_rows, tile,
+    part_nk, part_sums, part_scatter, part_ll,
+):  # fmt: skip
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
+    n_blocks = (n_samples + block_rows - 1) // block_rows
+    for b in prange(n_blocks):
+        nk, sums, scatter = part_nk[b], part_sums[b], part_scatter[b]
+        nk[:] = 0.0
+        sums[:] = 0.0
+        scatter[:] = 0.0
+        xt = np.empty((n_features, tile), X.dtype)
+        wt = np.empty(tile)
+        sq = np.empty(tile, X.dtype)
+        rt = np.empty(tile, X.dtype)
+        lse = np.empty(tile)
+        bits = np.empty(2 * tile, dtype=np.int64)
+        total = np.empty(tile)
+        logp = np.empty((n_components, tile))
+        ll = 0.0
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
+            _tile_log_prob_diag(xt, means, prec_chol, log_norm, sq, logp)
+            ll += _tile_responsibilities(logp, wt, lse, total, bits)
+            _tile_stats_diag(xt, logp, total, means, nk, sums, scatter, rt)
+        part_ll[b] = ll
+
+
+@njit(**_PARALLEL)
+def _score_diag(
+    X, means, prec_chol, log_norm, block_rows, tile, out_logp, out_lse, out_labels, out_resp
+):
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
+    n_blocks = (n_samples + block_rows - 1) // block_rows
+    no_weights = np.empty(0)
+    for b in prange(n_blocks):
+        xt = np.empty((n_features, tile), X.dtype)
+        wt = np.empty(tile)
+        sq = np.empty(tile, X.dtype)
+        lse = np.empty(tile)
+        bits = np.empty(2 * tile, dtype=np.int64)
+        total = np.empty(tile)
+        logp = np.empty((n_components, tile))
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            end = min(start + tile, stop)
+            _load_tile(X, no_weights, start, end, xt, wt)
+            _tile_log_prob_diag(xt, means, prec_chol, log_norm, sq, logp)
+            _write_tile(start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp)
+
+
+@njit(**_SERIAL)
+def _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp):
+    n_components, n_features = means.shape
+    tile = xt.shape[1]
+    for k in range(n_components):
+        for i in range(tile):
+            sq[i] = 0.0
+        for t in range(n_features):
+            mu = means[k, t]
+            for i in range(tile):
+                v = xt[t, i] - mu
+                sq[i] += v * v
+        ln = log_norm[k]
+        half_prec = 0.5 * prec_chol[k] * prec_chol[k]
+        for i in range(tile):
+            logp[k, i] = ln - half_prec * sq[i]
+
+
+@njit(**_SERIAL)
+def _tile_stats_spherical(xt, r, scale, shifts, nk, sums, scatter, rt):
+    n_components, n_features = shifts.shape
+    tile = xt.shape[1]
+    for k in range(n_components):
+        total = _scaled_row(r, k, scale, rt)
+        if total == 0.0:
+            continue
+        nk[k] += total
+        s2 = 0.0
+        for t in range(n_features):
+            c = shifts[k, t]
+            s1 = q = _zero_of(xt)
+            for i in range(tile):
+                v = xt[t, i] - c
+                rv = rt[i] * v
+                s1 += rv
+                q += rv * v
+            sums[k, t] += s1
+            s2 += q
+        scatter[k, 0] += s2
+
+
+@njit(**_PARALLEL)
+def _accumulate_spherical(
+    X, sample_weight, means, prec_chol, log_norm, block_rows, tile,
+    part_nk, part_sums, part_scatter, part_ll,
+):  # fmt: skip
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
+    n_blocks = (n_samples + block_rows - 1) // block_rows
+    for b in prange(n_blocks):
+        nk, sums, scatter = part_nk[b], part_sums[b], part_scatter[b]
+        nk[:] = 0.0
+        sums[:] = 0.0
+        scatter[:] = 0.0
+        xt = np.empty((n_features, tile), X.dtype)
+        wt = np.empty(tile)
+        sq = np.empty(tile, X.dtype)
+        rt = np.empty(tile, X.dtype)
+        lse = np.empty(tile)
+        total = np.empty(tile)
+        bits = np.empty(2 * tile, dtype=np.int64)
+        logp = np.empty((n_components, tile))
+        ll = 0.0
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
+            _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp)
+            ll += _tile_responsibilities(logp, wt, lse, total, bits)
+            _tile_stats_spherical(xt, logp, total, means, nk, sums, scatter, rt)
+        part_ll[b] = ll
+
+
+@njit(**_PARALLEL)
+def _score_spherical(
+    X, means, prec_chol, log_norm, block_rows, tile, out_logp, out_lse, out_labels, out_resp
+):
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
+    n_blocks = (n_samples + block_rows - 1) // block_rows
+    no_weights = np.empty(0)
+    for b in prange(n_blocks):
+        xt = np.empty((n_features, tile), X.dtype)
+        wt = np.empty(tile)
+        sq = np.empty(tile, X.dtype)
+        lse = np.empty(tile)
+        total = np.empty(tile)
+        bits = np.empty(2 * tile, dtype=np.int64)
+        logp = np.empty((n_components, tile))
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            end = min(start + tile, stop)
+            _load_tile(X, no_weights, start, end, xt, wt)
+            _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp)
+            _write_tile(start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp)

@@ -1,0 +1,105 @@
+"""Tied covariance: one shared factor; ``L^T x`` once per point, minus the
+precomputed ``L^T mu_k`` per component."""
+
+import numpy as np
+from numba import njit, prange
+
+from ._blocks import _add_scatter, _add_sums, _lower_rows, _pack
+from ._tiles import _load_tile, _scaled_row, _tile_responsibilities, _write_tile
+from ._vector import _PARALLEL, _SERIAL
+
+
+@njit(**_SERIAL)
+def _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, sq, logp):
+    # U^T (x - mu_k) = U^T (x - c) - U^T (mu_k - c): the triangular product is
+    # done once per tile, each component then costs O(d).  Centring on c (the
+    # mixture mean) keeps both terms small for data far from the origin.
+    n_components, d4 = lower_means.shape
+    tile = xt.shape[1]
+    for jb in range(0, d4, 4):
+        _lower_rows(xt, center, lower, jb, y, jb)
+    for k in range(n_components):
+        for i in range(tile):
+            sq[i] = 0.0
+        for j in range(d4):
+            m = lower_means[k, j]
+            for i in range(tile):
+                v = y[j, i] - m
+                sq[i] += v * v
+        ln = log_norm[k]
+        for i in range(tile):
+            logp[k, i] = ln - 0.5 * sq[i]
+
+
+@njit(**_SERIAL)
+def _tile_stats_tied(xt, r, scale, wt, center, nk4, sums4, full, spare, rt):
+    # All components share the shift c, so sum_k r_k (x-c)(x-c)^T is one
+    # outer product per row weighted by w (the r_k of a row add up to one).
+    for k in range(r.shape[0]):
+        total = _scaled_row(r, k, scale, rt)
+        if total == 0.0:
+            continue
+        nk4[k] += total
+        _add_sums(xt, rt, center, sums4[k])
+    for i in range(rt.shape[0]):
+        rt[i] = wt[i]
+    _add_scatter(xt, rt, center, spare, full[0])
+
+
+@njit(**_PARALLEL)
+def _accumulate_tied(
+    X, sample_weight, center, lower, lower_means, log_norm, block_rows, tile,
+    part_nk, part_sums, part_scatter, part_ll,
+):  # fmt: skip
+    n_samples = X.shape[0]
+    n_components, d4 = lower_means.shape
+    n_blocks = (n_samples + block_rows - 1) // block_rows
+    for b in prange(n_blocks):
+        xt = np.zeros((d4, tile), X.dtype)
+        wt = np.empty(tile)
+        y = np.empty((d4, tile), X.dtype)
+        sq = np.empty(tile, X.dtype)
+        rt = np.empty(tile, X.dtype)
+        lse = np.empty(tile)
+        bits = np.empty(2 * tile, dtype=np.int64)
+        total = np.empty(tile)
+        logp = np.empty((n_components, tile))
+        nk4 = np.zeros(n_components)
+        sums4 = np.zeros((n_components, d4))
+        full = np.zeros((1, d4, d4))
+        spare = np.zeros(d4)
+        ll = 0.0
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
+            _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, sq, logp)
+            ll += _tile_responsibilities(logp, wt, lse, total, bits)
+            _tile_stats_tied(xt, logp, total, wt, center, nk4, sums4, full, spare, rt)
+        _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])
+        part_ll[b] = ll
+
+
+@njit(**_PARALLEL)
+def _score_tied(
+    X, center, lower, lower_means, log_norm, block_rows, tile,
+    out_logp, out_lse, out_labels, out_resp,
+):  # fmt: skip
+    n_samples = X.shape[0]
+    n_components, d4 = lower_means.shape
+    n_blocks = (n_samples + block_rows - 1) // block_rows
+    no_weights = np.empty(0)
+    for b in prange(n_blocks):
+        xt = np.zeros((d4, tile), X.dtype)
+        wt = np.empty(tile)
+        y = np.empty((d4, tile), X.dtype)
+        sq = np.empty(tile, X.dtype)
+        lse = np.empty(tile)
+        bits = np.empty(2 * tile, dtype=np.int64)
+        total = np.empty(tile)
+        logp = np.empty((n_components, tile))
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            end = min(start + tile, stop)
+            _load_tile(X, no_weights, start, end, xt, wt)
+            _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, sq, logp)
+            _write_tile(start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp)
