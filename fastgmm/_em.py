@@ -1,4 +1,5 @@
-"""The EM driver: initialisation, iterations, convergence, restarts.
+"""The EM driver: initialisation, iterations, convergence, restarts, and the
+stepwise update behind ``partial_fit``.
 
 It asks a source for sufficient statistics and turns them into parameters;
 it never touches a data point itself.  Convergence follows scikit-learn: stop
@@ -10,14 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._initialization import initial_statistics
-from ._mstep import (
-    GaussianParameters,
-    compute_precision_cholesky,
-    covariances_from_cholesky,
-    estimate_parameters,
-    precision_cholesky_from_precisions,
-)
+from ._initialization import initialize
+from ._mstep import GaussianParameters, covariances_from_cholesky, m_step
 
 
 @dataclass
@@ -50,103 +45,8 @@ class EMResult:
     best_init: int = 0
 
 
-class VerboseReporter:
-    """scikit-learn's verbose messages, word for word."""
-
-    def __init__(self, verbose, verbose_interval):
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
-
-    def init_begin(self, n_init):
-        if self.verbose >= 1:
-            print("Initialization %d" % n_init)
-        self._init_prev_time = self._iter_prev_time = time.time()
-
-    def iterations_begin(self):
-        pass  # sklearn's first "time lapse" includes the initialisation
-
-    def iteration_end(self, n_iter, diff_ll, lower_bound):
-        if n_iter % self.verbose_interval == 0:
-            if self.verbose == 1:
-                print("  Iteration %d" % n_iter)
-            elif self.verbose >= 2:
-                cur_time = time.time()
-                print(
-                    "  Iteration %d\t time lapse %.5fs\t ll change %.5f"
-                    % (n_iter, cur_time - self._iter_prev_time, diff_ll)
-                )
-                self._iter_prev_time = cur_time
-
-    def init_end(self, lower_bound, converged):
-        converged_msg = "converged" if converged else "did not converge"
-        if self.verbose == 1:
-            print(f"Initialization {converged_msg}.")
-        elif self.verbose >= 2:
-            t = time.time() - self._init_prev_time
-            print(
-                f"Initialization {converged_msg}. time lapse {t:.5f}s\t lower bound"
-                f" {lower_bound:.5f}."
-            )
-
-
-def m_step(stats, settings):
-    """Parameters from statistics: scikit-learn's M-step."""
-    # Overflowing data gives inf/NaN statistics: the Cholesky step below turns
-    # them into sklearn's "ill-defined empirical covariance" error.
-    with np.errstate(over="ignore", invalid="ignore"):
-        weights, means, covariances = estimate_parameters(stats, settings.reg_covar, settings.eps)
-    precisions_cholesky = compute_precision_cholesky(
-        covariances, settings.covariance_type, settings.float32_input
-    )
-    return GaussianParameters(weights, means, covariances, precisions_cholesky)
-
-
-def initialize(source, settings, random_state):
-    """Initial parameters: the ``*_init`` given, the rest from ``init_params``."""
-    s = settings
-    stats = None
-    if s.weights_init is None or s.means_init is None or s.precisions_init is None:
-        stats = initial_statistics(
-            source,
-            init_params=s.init_params,
-            n_components=s.n_components,
-            covariance_type=s.covariance_type,
-            random_state=random_state,
-        )
-    return _initial_parameters(stats, settings)
-
-
-def initialize_from_resp(source, settings, resp):
-    """Initial parameters from given responsibilities (n_samples, n_components)
-    and the ``*_init`` given."""
-    shifts = np.tile(source.weighted_mean(), (settings.n_components, 1))
-    stats = source.accumulate_resp(
-        lambda start, stop, rows: resp[start:stop], shifts, settings.covariance_type
-    )
-    return _initial_parameters(stats, settings)
-
-
-def _initial_parameters(stats, settings):
-    s = settings
-    weights = means = covariances = None
-    if stats is not None:
-        weights, means, covariances = estimate_parameters(
-            stats, s.reg_covar, s.eps, normalize_weights=False
-        )
-    if s.weights_init is not None:
-        weights = s.weights_init
-    if s.means_init is not None:
-        means = s.means_init
-    if s.precisions_init is None:
-        precisions_cholesky = compute_precision_cholesky(
-            covariances, s.covariance_type, s.float32_input
-        )
-    else:
-        covariances = None
-        precisions_cholesky = precision_cholesky_from_precisions(
-            s.precisions_init, s.covariance_type
-        )
-    return GaussianParameters(weights, means, covariances, precisions_cholesky)
+def _m_step(stats, settings):
+    return m_step(stats, settings.reg_covar, settings.eps, float32_input=settings.float32_input)
 
 
 def run_em(source, params, settings, lower_bound, reporter):
@@ -175,7 +75,7 @@ def run_em(source, params, settings, lower_bound, reporter):
         tic = time.perf_counter()
         previous = lower_bound
         stats = source.accumulate(params, settings.covariance_type)
-        params = m_step(stats, settings)
+        params = _m_step(stats, settings)
         lower_bound = stats.log_likelihood / stats.sum_weight
         lower_bounds.append(lower_bound)
         iter_times.append(time.perf_counter() - tic)
@@ -208,3 +108,34 @@ def fit_mixture(source, settings, random_state, reporter, warm=None):
         if best is None or best.lower_bound == -np.inf or (result.lower_bound > best.lower_bound):
             best = result
     return best
+
+
+@dataclass
+class StreamState:
+    """The running statistics of a stream of batches (``partial_fit``)."""
+
+    step: int
+    stats: object  # SufficientStatistics, per unit of weight
+
+
+def stepwise_update(source, params, settings, state, learning_decay, learning_offset):
+    """One step of stepwise (online) EM on the batch in ``source``.
+
+    The batch's statistics under ``params``, per unit of weight, are blended
+    into the running ones, ``S <- (1 - rho_t) S + rho_t S_batch`` with
+    ``rho_t = (t + learning_offset) ** -learning_decay``, after rebasing the
+    running statistics onto the batch's shifts (exact), and the M-step runs
+    on the blend.  ``state`` is None for the first batch.
+
+    Returns ``(new_params, new_state, batch_mean_log_likelihood)``.
+    """
+    stats = source.accumulate(params, settings.covariance_type)
+    batch = stats.scaled(1.0 / stats.sum_weight)
+    if state is None:
+        step, running = 1, batch
+    else:
+        step = state.step + 1
+        rho = (step + learning_offset) ** -learning_decay
+        running = state.stats.rebased(batch.shifts).scaled(1.0 - rho) + batch.scaled(rho)
+    new_params = _m_step(running, settings)
+    return new_params, StreamState(step, running), stats.log_likelihood / stats.sum_weight

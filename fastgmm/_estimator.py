@@ -1,7 +1,6 @@
 """``GaussianMixture``: scikit-learn's estimator contract over fastgmm's EM."""
 
 import inspect
-import math
 import warnings
 
 import numpy as np
@@ -11,19 +10,15 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _persistence, _threads
-from ._em import (
-    EMSettings,
-    VerboseReporter,
-    fit_mixture,
-    initialize,
-    initialize_from_resp,
-    m_step,
-)
+from ._em import EMSettings, fit_mixture, stepwise_update
+from ._initialization import initialize, initialize_from_resp
 from ._mstep import (
     GaussianParameters,
+    information_criteria,
     n_parameters,
     precisions_from_cholesky,
 )
+from ._progress import make_reporter
 from ._sources import ArraySource, as_source, is_dask_array, is_row_blocked, with_known_shape
 from ._validation import (
     PARAMETER_CONSTRAINTS,
@@ -303,7 +298,7 @@ default='kmeans'
                 source,
                 settings,
                 check_random_state(self.random_state),
-                self._make_reporter(),
+                make_reporter(self),
                 warm=warm,
             )
 
@@ -324,10 +319,6 @@ default='kmeans'
         self.iter_times_ = result.iter_times
         self.best_init_ = result.best_init
         return source
-
-    def _make_reporter(self):
-        """What the EM loop reports progress to (sklearn's verbose output)."""
-        return VerboseReporter(self.verbose, self.verbose_interval)
 
     def partial_fit(self, X, y=None, sample_weight=None):
         """Update the model from one batch by stepwise (online) EM.
@@ -361,7 +352,6 @@ default='kmeans'
         self : object
         """
         self._validate_params()
-        kappa, tau = float(self.learning_decay), float(self.learning_offset)
         first = not hasattr(self, "converged_")
         source = self._source(
             X, reset=first, ensure_min_samples=1 if not first else 2, sample_weight=sample_weight
@@ -378,27 +368,21 @@ default='kmeans'
 
         with _threads.threads(self.n_threads, limit_blas=True):
             if first:
-                random_state = check_random_state(self.random_state)
-                params = initialize(source, settings, random_state)
+                params = initialize(source, settings, check_random_state(self.random_state))
             else:
                 params = self._fitted_parameters()
-            stats = source.accumulate(params, self.covariance_type)
-            batch = stats.scaled(1.0 / stats.sum_weight)
-            if state is None:
-                step, running = 1, batch
-            else:
-                step = state["step"] + 1
-                rho = (step + tau) ** -kappa
-                running = state["stats"].rebased(batch.shifts).scaled(1.0 - rho) + batch.scaled(rho)
-            new = m_step(running, settings)
+            new, state, lower_bound = stepwise_update(
+                source, params, settings, state, float(self.learning_decay),
+                float(self.learning_offset),
+            )  # fmt: skip
 
-        self._stream = {"step": step, "stats": running}
+        self._stream = state
         self._store_parameters(new, source.dtype)
         self.converged_ = False  # a stream has no convergence test
-        self.n_iter_ = step
-        self.lower_bound_ = stats.log_likelihood / stats.sum_weight
-        self.lower_bounds_ = list(getattr(self, "lower_bounds_", []))[: step - 1] + [
-            self.lower_bound_
+        self.n_iter_ = state.step
+        self.lower_bound_ = lower_bound
+        self.lower_bounds_ = list(getattr(self, "lower_bounds_", []))[: state.step - 1] + [
+            lower_bound
         ]
         return self
 
@@ -700,7 +684,7 @@ default='kmeans'
         bic : float
         """
         n_samples = np.shape(X)[0]
-        return -2 * self.score(X) * n_samples + self._n_parameters() * math.log(n_samples)
+        return information_criteria(self.score(X) * n_samples, n_samples, self._n_parameters())[0]
 
     def aic(self, X):
         """Akaike information criterion for the model on X (lower is better).
@@ -713,7 +697,8 @@ default='kmeans'
         -------
         aic : float
         """
-        return -2 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters()
+        n_samples = np.shape(X)[0]
+        return information_criteria(self.score(X) * n_samples, n_samples, self._n_parameters())[1]
 
 
 def load(path):

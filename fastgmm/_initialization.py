@@ -18,6 +18,12 @@ import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 
 from ._config import INIT_SAMPLE_ROWS
+from ._mstep import (
+    GaussianParameters,
+    compute_precision_cholesky,
+    estimate_parameters,
+    precision_cholesky_from_precisions,
+)
 from ._sources import distinct_rows
 
 
@@ -167,3 +173,51 @@ def _uniform_responsibilities(source, random_state, n_components):
         return resp
 
     return resp_for
+
+
+def initialize(source, settings, random_state):
+    """Initial parameters: the ``*_init`` given, the rest from ``init_params``."""
+    s = settings
+    stats = None
+    if s.weights_init is None or s.means_init is None or s.precisions_init is None:
+        stats = initial_statistics(
+            source,
+            init_params=s.init_params,
+            n_components=s.n_components,
+            covariance_type=s.covariance_type,
+            random_state=random_state,
+        )
+    return _initial_parameters(stats, settings)
+
+
+def initialize_from_resp(source, settings, resp):
+    """Initial parameters from given responsibilities (n_samples, n_components)
+    and the ``*_init`` given."""
+    shifts = np.tile(source.weighted_mean(), (settings.n_components, 1))
+    stats = source.accumulate_resp(
+        lambda start, stop, rows: resp[start:stop], shifts, settings.covariance_type
+    )
+    return _initial_parameters(stats, settings)
+
+
+def _initial_parameters(stats, settings):
+    s = settings
+    weights = means = covariances = None
+    if stats is not None:
+        weights, means, covariances = estimate_parameters(
+            stats, s.reg_covar, s.eps, normalize_weights=False
+        )
+    if s.weights_init is not None:
+        weights = s.weights_init
+    if s.means_init is not None:
+        means = s.means_init
+    if s.precisions_init is None:
+        precisions_cholesky = compute_precision_cholesky(
+            covariances, s.covariance_type, s.float32_input
+        )
+    else:
+        covariances = None
+        precisions_cholesky = precision_cholesky_from_precisions(
+            s.precisions_init, s.covariance_type
+        )
+    return GaussianParameters(weights, means, covariances, precisions_cholesky)

@@ -3,6 +3,7 @@ around the precision Cholesky factor.  NumPy only, on arrays of size
 n_components x n_features^2 at most: never a data point here.
 """
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -87,6 +88,21 @@ def estimate_parameters(stats, reg_covar, eps, *, normalize_weights=True):
     return weights, means, covariances
 
 
+def m_step(stats, reg_covar, eps, *, float32_input=False):
+    """Parameters from statistics: scikit-learn's M-step.
+
+    Returns GaussianParameters in float64; raises scikit-learn's
+    ill-defined-covariance ValueError when a covariance is not positive
+    definite (or not finite: overflowing data gives inf/NaN statistics).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        weights, means, covariances = estimate_parameters(stats, reg_covar, eps)
+    precisions_cholesky = compute_precision_cholesky(
+        covariances, stats.covariance_type, float32_input
+    )
+    return GaussianParameters(weights, means, covariances, precisions_cholesky)
+
+
 def compute_precision_cholesky(covariances, covariance_type, float32_input=False):
     """Cholesky factor of the precisions, scikit-learn's convention.
 
@@ -159,6 +175,15 @@ def log_det_cholesky(precisions_cholesky, covariance_type, n_features):
     if covariance_type == "diag":
         return np.log(precisions_cholesky).sum(axis=1)
     return n_features * np.log(precisions_cholesky)
+
+
+def information_criteria(log_likelihood, n_samples, n_params):
+    """(BIC, AIC) from a total log-likelihood over ``n_samples`` (a sum of
+    weights when weighted) and the number of free parameters; lower is
+    better."""
+    bic = -2.0 * log_likelihood + n_params * math.log(n_samples)
+    aic = -2.0 * log_likelihood + 2.0 * n_params
+    return bic, aic
 
 
 def n_parameters(covariance_type, n_components, n_features):

@@ -18,7 +18,6 @@ non-zero exit status.
 """
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -258,94 +257,44 @@ def parse_range(text):
 # ------------------------------------------------------------------ progress
 
 
-class ProgressReporter:
-    """One line per EM iteration: rewritten in place on a terminal (cut to
-    its width, the rest of the old line cleared), one line each otherwise."""
-
-    def __init__(self, stream=None, n_init=1):
-        self.stream = stream or sys.stdout
-        self.tty = self.stream.isatty()
-        self.n_init = n_init
-        self.shown = 0  # characters of the line on screen
-
-    def init_begin(self, n_init):
-        self.init = n_init
-        self.tic = self.last = time.perf_counter()
-
-    def iterations_begin(self):
-        self.last = time.perf_counter()  # time the iterations, not the init
-
-    def _rewrite(self, line):
-        import shutil
-
-        width = max(20, shutil.get_terminal_size().columns - 1)
-        line = line[:width]
-        self.stream.write("\r" + line + " " * max(0, self.shown - len(line)))
-        self.shown = len(line)
-
-    def iteration_end(self, n_iter, diff_ll, lower_bound):
-        now = time.perf_counter()
-        line = (
-            f"init {self.init + 1}/{self.n_init}  iter {n_iter:4d}  "
-            f"lower bound {lower_bound: .6f}  change {diff_ll: .3e}  "
-            f"{now - self.last:.3f} s/iter"
-        )
-        self.last = now
-        if self.tty:
-            self._rewrite(line)
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def init_end(self, lower_bound, converged):
-        if self.tty and self.shown:
-            self.stream.write("\n")
-            self.shown = 0
-        state = "converged" if converged else "did not converge"
-        self.stream.write(
-            f"init {self.init + 1}/{self.n_init} {state} in "
-            f"{time.perf_counter() - self.tic:.2f} s, lower bound {lower_bound:.6f}\n"
-        )
-        self.stream.flush()
-
-
-def _estimator_with_progress(**params):
-    from . import _estimator
-
-    class GaussianMixture(_estimator.GaussianMixture):  # its errors name the class
-        def _make_reporter(self):
-            return ProgressReporter(n_init=self.n_init)
-
-    return GaussianMixture(**params)
-
-
-def _plain(model):
-    """The same fitted model as a plain fastgmm.GaussianMixture."""
-    from ._estimator import GaussianMixture
-
-    plain = GaussianMixture(**model.get_params())
-    plain.__dict__.update(model.__dict__)
-    return plain
-
-
-def _fit_quietly(X, sample_weight, **params):
+def _fit(X, sample_weight=None, *, progress=False, **params):
+    """A fitted fastgmm.GaussianMixture, and whether it warned that it did
+    not converge; with ``progress``, a progress line per EM iteration."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
 
     from ._estimator import GaussianMixture
+    from ._progress import ProgressReporter, reporting
+
+    def reporter(model):
+        return ProgressReporter(n_init=model.n_init)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        model = GaussianMixture(**params).fit(X, sample_weight=sample_weight)
+        model = GaussianMixture(**params)
+        if progress:
+            with reporting(reporter):
+                model.fit(X, sample_weight=sample_weight)
+        else:
+            model.fit(X, sample_weight=sample_weight)
     return model, any(issubclass(w.category, ConvergenceWarning) for w in caught)
+
+
+def _criteria(model, X, w):
+    """(BIC, AIC, mean log-likelihood) of a fitted model on X (weighted)."""
+    from ._mstep import information_criteria
+
+    ll = _quiet(model.score, X, sample_weight=w)
+    n = X.shape[0] if w is None else float(np.sum(w))
+    bic, aic = information_criteria(ll * n, n, model._n_parameters())
+    return bic, aic, ll
 
 
 # ------------------------------------------------------------------ commands
 
 
 def cmd_fit(args):
-    import warnings
 
     output = output_path(args.output, (".npz",), ".npz") if args.output else None
     X, names = load_table(args.data, args.key)
@@ -354,26 +303,18 @@ def cmd_fit(args):
         f"fitting {args.n_components} {args.covariance_type} components to "
         f"{X.shape[0]:,} x {X.shape[1]} {X.dtype.name} ({args.data})"
     )
-    model = _estimator_with_progress(
-        n_components=args.n_components,
-        covariance_type=args.covariance_type,
-        max_iter=args.max_iter,
-        tol=args.tol,
-        reg_covar=args.reg_covar,
-        init_params=args.init,
-        n_init=args.n_init,
-        random_state=args.seed,
-        n_threads=args.threads,
-    )
     tic = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the summary says whether it converged
-        model.fit(X, sample_weight=w)
+    model, _ = _fit(  # the summary says whether it converged
+        X, w, progress=True,
+        n_components=args.n_components, covariance_type=args.covariance_type,
+        max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar,
+        init_params=args.init, n_init=args.n_init, random_state=args.seed,
+        n_threads=args.threads,
+    )  # fmt: skip
     elapsed = time.perf_counter() - tic
-    model = _plain(model)
     if names is not None:  # a CSV header: saved with the model, checked on use
         model.feature_names_in_ = np.asarray(names, dtype=object)
-    bic = _quiet(model.bic, X) if w is None else _weighted_bic(model, X, w)
+    bic = _criteria(model, X, w)[0]
     print(
         f"\n{'converged' if model.converged_ else 'did NOT converge'} after "
         f"{model.n_iter_} iterations (best of {args.n_init} init), {elapsed:.2f} s "
@@ -384,12 +325,6 @@ def cmd_fit(args):
         model.save(output)
         print(f"model saved to {output}")
     return 0
-
-
-def _weighted_bic(model, X, w):
-    n = w.sum()
-    ll = _quiet(model.score, X, sample_weight=w)
-    return -2 * ll * n + model._n_parameters() * math.log(n)
 
 
 def _quiet(method, X, **kwargs):
@@ -435,12 +370,9 @@ def cmd_predict(args):
 def cmd_score(args):
     model, X = _load_model_and_data(args)
     w = load_weights(args.weights, X.shape[0])
-    print(
-        f"mean log-likelihood {_quiet(model.score, X, sample_weight=w):.6f} over "
-        f"{X.shape[0]:,} samples"
-    )
-    if w is None:
-        print(f"BIC {_quiet(model.bic, X):.2f}  AIC {_quiet(model.aic, X):.2f}")
+    bic, aic, ll = _criteria(model, X, w)
+    print(f"mean log-likelihood {ll:.6f} over {X.shape[0]:,} samples")
+    print(f"BIC {bic:.2f}  AIC {aic:.2f}")
     return 0
 
 
@@ -475,25 +407,17 @@ def cmd_select(args):
     for t in types:
         for k in ks:
             tic = time.perf_counter()
-            model, warned = _fit_quietly(
-                X,
-                w,
-                n_components=k,
-                covariance_type=t,
-                max_iter=args.max_iter,
-                tol=args.tol,
-                random_state=args.seed,
-                n_init=args.n_init,
-                n_threads=args.threads,
-            )
-            ll = model.score(X, sample_weight=w)
-            n = X.shape[0] if w is None else w.sum()
-            p = model._n_parameters()
+            model, warned = _fit(
+                X, w,
+                n_components=k, covariance_type=t, max_iter=args.max_iter, tol=args.tol,
+                random_state=args.seed, n_init=args.n_init, n_threads=args.threads,
+            )  # fmt: skip
+            bic, aic, ll = _criteria(model, X, w)
             row = dict(
                 covariance_type=t,
                 n_components=k,
-                bic=-2 * ll * n + p * math.log(n),
-                aic=-2 * ll * n + 2 * p,
+                bic=bic,
+                aic=aic,
                 log_likelihood=ll,
                 n_iter=model.n_iter_,
                 time=time.perf_counter() - tic,
@@ -565,16 +489,13 @@ def cmd_demo(args):
         random_state=args.seed,
     )
     print(f"data generated in {time.perf_counter() - tic:.2f} s ({X.nbytes / 2**20:.0f} MiB)")
-    model = _estimator_with_progress(
-        n_components=args.n_components,
-        covariance_type=args.covariance_type,
-        max_iter=args.max_iter,
-        tol=args.tol,
-        random_state=args.seed,
-        n_threads=args.threads,
-    )
     tic = time.perf_counter()
-    model.fit(X)
+    model, _ = _fit(
+        X, progress=True,
+        n_components=args.n_components, covariance_type=args.covariance_type,
+        max_iter=args.max_iter, tol=args.tol, random_state=args.seed,
+        n_threads=args.threads,
+    )  # fmt: skip
     total = time.perf_counter() - tic
     agree = _label_agreement(model.predict(X), labels, args.n_components)
     print()

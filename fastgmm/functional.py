@@ -33,12 +33,8 @@ True
 import numpy as np
 from sklearn.utils import check_array
 
-from . import _threads
-from ._mstep import (
-    GaussianParameters,
-    compute_precision_cholesky,
-    estimate_parameters,
-)
+from . import _mstep, _threads
+from ._mstep import GaussianParameters
 from ._sources import ArraySource
 from ._stats import SufficientStatistics
 from ._validation import check_mixture_parameters, check_sample_weight
@@ -137,6 +133,4 @@ def m_step(stats, reg_covar=1e-6, *, eps=np.finfo(np.float64).eps):
     ``np.finfo(np.float32).eps`` to mirror scikit-learn on float32 data.
     Raises ValueError when a covariance is not positive definite.
     """
-    weights, means, covariances = estimate_parameters(stats, reg_covar, eps)
-    precisions_cholesky = compute_precision_cholesky(covariances, stats.covariance_type)
-    return weights, means, covariances, precisions_cholesky
+    return tuple(_mstep.m_step(stats, reg_covar, eps))

@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import fastgmm
 from fastgmm import cli
+from fastgmm._progress import ProgressReporter
 from fastgmm.datasets import make_gaussian_mixture
 
 
@@ -258,7 +259,7 @@ def test_progress_line_clears_what_it_shrinks_from_and_fits_the_terminal(monkeyp
 
     monkeypatch.setattr(shutil, "get_terminal_size", lambda *a: os.terminal_size((40, 20)))
     term = FakeTerminal()
-    reporter = cli.ProgressReporter(stream=term)
+    reporter = ProgressReporter(stream=term)
     reporter.init_begin(0)
     reporter.iteration_end(1, -np.inf, -123456.789)
     reporter.iteration_end(2, 1.0, -1.0)

@@ -189,7 +189,7 @@ def test_partial_fit_blend_matches_explicit_formula():
     gm = GaussianMixture(2, random_state=0, learning_offset=0.0, learning_decay=1.0)
     gm.partial_fit(a)
     p1 = dict(weights=gm.weights_, means=gm.means_, precisions_cholesky=gm.precisions_cholesky_)
-    s1 = gm._stream["stats"]
+    s1 = gm._stream.stats
     gm.partial_fit(b)
     rho = 2.0**-1.0
     s2 = F.sufficient_statistics(b, **p1).scaled(1 / len(b))
