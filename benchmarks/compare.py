@@ -106,7 +106,7 @@ def _read_kernel(x):
 
 def _exp_kernel(x, n_rep):
     # fastgmm's own vectorised exp, over tiles as the kernels call it
-    from fastgmm._kernels import _exp_shifted
+    from fastgmm._kernels._vector import _exp_shifted
 
     return _exp_tiles(x, n_rep, _exp_shifted)
 

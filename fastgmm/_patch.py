@@ -1,5 +1,6 @@
 """Run code written against ``sklearn.mixture.GaussianMixture`` on fastgmm."""
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 _originals = {}
@@ -12,7 +13,7 @@ def _targets():
     return (sklearn.mixture, sklearn.mixture._gaussian_mixture)
 
 
-def patch_sklearn():
+def patch_sklearn() -> None:
     """Make ``sklearn.mixture.GaussianMixture`` fastgmm's estimator.
 
     Code that imports it after this call, including third-party libraries
@@ -27,14 +28,14 @@ def patch_sklearn():
         module.GaussianMixture = GaussianMixture
 
 
-def unpatch_sklearn():
+def unpatch_sklearn() -> None:
     """Restore scikit-learn's own ``GaussianMixture``."""
     for module in _targets():
         if module.__name__ in _originals:
             module.GaussianMixture = _originals.pop(module.__name__)
 
 
-def is_patched():
+def is_patched() -> bool:
     """Whether ``sklearn.mixture.GaussianMixture`` is fastgmm's estimator now."""
     import sklearn.mixture
 
@@ -44,7 +45,7 @@ def is_patched():
 
 
 @contextmanager
-def sklearn_patched():
+def sklearn_patched() -> Iterator[None]:
     """Context manager: patched inside the block, as it was afterwards.
 
     >>> import fastgmm, sklearn.mixture

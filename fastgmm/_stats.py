@@ -5,12 +5,14 @@ batches, the blocks of a Dask array) only produces these and adds them; the
 M-step takes one and never sees a data point.
 """
 
+from __future__ import annotations
+
 import numpy as np
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 
-def scatter_shape(covariance_type, n_components, n_features):
+def scatter_shape(covariance_type: str, n_components: int, n_features: int) -> tuple:
     """Shape of the scatter statistic for one covariance type.
 
     full: one packed upper triangle per component; tied: one packed triangle
@@ -66,9 +68,10 @@ class SufficientStatistics:
     )
 
     def __init__(
-        self, covariance_type, shifts, nk, sums, scatter, sum_weight,
-        log_likelihood=0.0, n_samples=0,
-    ):  # fmt: skip
+        self, covariance_type: str, shifts: np.ndarray, nk: np.ndarray, sums: np.ndarray,
+        scatter: np.ndarray, sum_weight: float, log_likelihood: float = 0.0,
+        n_samples: int = 0,
+    ) -> None:  # fmt: skip
         self.covariance_type = covariance_type
         self.shifts = shifts
         self.nk = nk
@@ -79,7 +82,7 @@ class SufficientStatistics:
         self.n_samples = int(n_samples)
 
     @classmethod
-    def zeros(cls, covariance_type, shifts):
+    def zeros(cls, covariance_type: str, shifts: np.ndarray) -> SufficientStatistics:
         n_components, n_features = shifts.shape
         return cls(
             covariance_type,
@@ -91,14 +94,14 @@ class SufficientStatistics:
         )
 
     @property
-    def n_components(self):
+    def n_components(self) -> int:
         return self.shifts.shape[0]
 
     @property
-    def n_features(self):
+    def n_features(self) -> int:
         return self.shifts.shape[1]
 
-    def __add__(self, other):
+    def __add__(self, other: SufficientStatistics) -> SufficientStatistics:
         if not isinstance(other, SufficientStatistics):
             return NotImplemented
         if other.covariance_type != self.covariance_type:
@@ -122,7 +125,7 @@ class SufficientStatistics:
             self.n_samples + other.n_samples,
         )
 
-    def scaled(self, factor):
+    def scaled(self, factor: float) -> SufficientStatistics:
         """The statistics with every weight multiplied by ``factor``."""
         return SufficientStatistics(
             self.covariance_type, self.shifts, self.nk * factor, self.sums * factor,
@@ -130,7 +133,7 @@ class SufficientStatistics:
             self.log_likelihood * factor, self.n_samples,
         )  # fmt: skip
 
-    def rebased(self, shifts):
+    def rebased(self, shifts: np.ndarray) -> SufficientStatistics:
         """The same statistics about other shifts ``c'`` (exact algebra).
 
         With ``d = c - c'``: ``s' = s + N d`` and
@@ -175,7 +178,7 @@ class SufficientStatistics:
             self.log_likelihood, self.n_samples,
         )  # fmt: skip
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"SufficientStatistics(covariance_type={self.covariance_type!r}, "
             f"n_components={self.n_components}, n_features={self.n_features}, "

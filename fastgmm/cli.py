@@ -583,7 +583,8 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefa
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+        no_default = action.default is None or action.default is False
+        if "default" in text or no_default or action.default == argparse.SUPPRESS:
             return text
         return super()._get_help_string(action)
 
@@ -595,7 +596,18 @@ def _add_data(p):
     )
 
 
-def _add_fit_options(p):
+def _add_weights(p):
+    p.add_argument(
+        "--weights", default=None, help="sample weights (.npy or .csv), one per row (default: none)"
+    )
+
+
+def _add_covariance_type(p, help="covariance_type"):
+    p.add_argument("--covariance-type", default="full", choices=COVARIANCE_TYPES, help=help)
+
+
+def _add_fit_options(p, *, weights=True, n_init=True):
+    """The options every command that fits shares (with their defaults)."""
     p.add_argument(
         "--max-iter", type=int, default=100, help="EM iterations at most per initialisation"
     )
@@ -609,10 +621,12 @@ def _add_fit_options(p):
         default=None,
         help="kernel threads (default: all cores Numba may use)",
     )
-    p.add_argument("--n-init", type=int, default=1, help="initialisations; the best fit is kept")
-    p.add_argument(
-        "--weights", default=None, help="sample weights (.npy or .csv), one per row (default: none)"
-    )
+    if n_init:
+        p.add_argument(
+            "--n-init", type=int, default=1, help="initialisations; the best fit is kept"
+        )
+    if weights:
+        _add_weights(p)
 
 
 def build_parser():
@@ -640,9 +654,7 @@ def build_parser():
         help="number of components",
     )
     _add_fit_options(p)
-    p.add_argument(
-        "--covariance-type", default="full", choices=COVARIANCE_TYPES, help="covariance_type"
-    )
+    _add_covariance_type(p)
     p.add_argument(
         "--reg-covar", type=float, default=1e-6, help="added to the diagonal of every covariance"
     )
@@ -669,9 +681,7 @@ def build_parser():
     p = command("score", "mean log-likelihood (and BIC, AIC) of a data file")
     p.add_argument("model", help="a model saved by fit (.npz)")
     _add_data(p)
-    p.add_argument(
-        "--weights", default=None, help="sample weights (.npy or .csv), one per row (default: none)"
-    )
+    _add_weights(p)
     p.set_defaults(func=cmd_score)
 
     p = command("select", "fit a range of models; BIC/AIC table and plot")
@@ -712,21 +722,8 @@ def build_parser():
     p.add_argument(
         "-k", "--n-components", type=int, default=8, help="components drawn from, and fitted"
     )
-    p.add_argument(
-        "--covariance-type",
-        default="full",
-        choices=COVARIANCE_TYPES,
-        help="covariance_type of the fit",
-    )
-    p.add_argument("--max-iter", type=int, default=100, help="EM iterations at most")
-    p.add_argument("--tol", type=float, default=1e-3, help="convergence threshold")
-    p.add_argument("--seed", type=int, default=0, help="random_state of data and fit")
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="kernel threads (default: all cores Numba may use)",
-    )
+    _add_covariance_type(p, help="covariance_type of the fit")
+    _add_fit_options(p, weights=False, n_init=False)  # --seed seeds the data too
     p.add_argument("--float32", action="store_true", help="fit float32 data")
     p.set_defaults(func=cmd_demo)
 

@@ -30,7 +30,10 @@ Examples
 True
 """
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.utils import check_array
 
 from . import _mstep, _threads
@@ -76,7 +79,15 @@ def _score(X, weights, means, precisions_cholesky, covariance_type, n_threads, *
     return out
 
 
-def log_prob(X, weights, means, precisions_cholesky, covariance_type="full", *, n_threads=None):
+def log_prob(
+    X: ArrayLike,
+    weights: ArrayLike,
+    means: ArrayLike,
+    precisions_cholesky: ArrayLike,
+    covariance_type: str = "full",
+    *,
+    n_threads: int | None = None,
+) -> np.ndarray:
     """``log pi_k + log N(x | mu_k, Sigma_k)``, of shape (n_samples, n_components)."""
     return _score(
         X, weights, means, precisions_cholesky, covariance_type, n_threads, log_prob=True
@@ -84,8 +95,14 @@ def log_prob(X, weights, means, precisions_cholesky, covariance_type="full", *, 
 
 
 def score_samples(
-    X, weights, means, precisions_cholesky, covariance_type="full", *, n_threads=None
-):
+    X: ArrayLike,
+    weights: ArrayLike,
+    means: ArrayLike,
+    precisions_cholesky: ArrayLike,
+    covariance_type: str = "full",
+    *,
+    n_threads: int | None = None,
+) -> np.ndarray:
     """``log p(x)`` of each row, of shape (n_samples,)."""
     return _score(X, weights, means, precisions_cholesky, covariance_type, n_threads, lse=True)[
         "lse"
@@ -93,8 +110,14 @@ def score_samples(
 
 
 def responsibilities(
-    X, weights, means, precisions_cholesky, covariance_type="full", *, n_threads=None
-):
+    X: ArrayLike,
+    weights: ArrayLike,
+    means: ArrayLike,
+    precisions_cholesky: ArrayLike,
+    covariance_type: str = "full",
+    *,
+    n_threads: int | None = None,
+) -> np.ndarray:
     """Posterior probabilities ``p(k | x)``, of shape (n_samples, n_components)."""
     return _score(X, weights, means, precisions_cholesky, covariance_type, n_threads, resp=True)[
         "resp"
@@ -102,15 +125,15 @@ def responsibilities(
 
 
 def sufficient_statistics(
-    X,
-    weights,
-    means,
-    precisions_cholesky,
-    covariance_type="full",
+    X: ArrayLike,
+    weights: ArrayLike,
+    means: ArrayLike,
+    precisions_cholesky: ArrayLike,
+    covariance_type: str = "full",
     *,
-    sample_weight=None,
-    n_threads=None,
-):
+    sample_weight: ArrayLike | None = None,
+    n_threads: int | None = None,
+) -> SufficientStatistics:
     """E-step statistics of a batch: a :class:`SufficientStatistics`.
 
     One pass over X.  The statistics are shifted by the given means (the
@@ -125,7 +148,12 @@ def sufficient_statistics(
         return ArraySource(X, sample_weight).accumulate(params, covariance_type)
 
 
-def m_step(stats, reg_covar=1e-6, *, eps=np.finfo(np.float64).eps):
+def m_step(
+    stats: SufficientStatistics,
+    reg_covar: float = 1e-6,
+    *,
+    eps: float = float(np.finfo(np.float64).eps),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Parameters from statistics: scikit-learn's M-step.
 
     Returns ``(weights, means, covariances, precisions_cholesky)`` in float64.

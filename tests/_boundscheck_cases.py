@@ -42,9 +42,10 @@ _, args = _kernels.prepare(
     "diag",
 )
 try:
-    _kernels.SCORE["diag"](
+    _kernels.score(
+        "diag",
         X,
-        *args,
+        args,
         BLOCK_ROWS,
         TILE_ROWS,
         np.empty((0, 3)),

@@ -111,10 +111,8 @@ def test_sklearn_18216_singletons_with_reg_covar_zero():
         _gmm_18216(GaussianMixture, 0.0).fit(X)
     # What the test protects: after one (diverging) iteration the best
     # parameters, n_iter_ and the lower bounds are set, as scikit-learn's.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        ours = _gmm_18216(GaussianMixture, 1e-10).fit(X)
-        theirs = _gmm_18216(SkGaussianMixture, 1e-10).fit(X)
+    ours = _gmm_18216(GaussianMixture, 1e-10).fit(X)
+    theirs = _gmm_18216(SkGaussianMixture, 1e-10).fit(X)
     assert not ours.converged_
     assert ours.n_iter_ == theirs.n_iter_ == 1
     assert_allclose(ours.lower_bounds_, theirs.lower_bounds_, rtol=1e-8)
@@ -230,13 +228,11 @@ def test_concurrent_fits_leave_blas_threads_as_they_were():
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        threads = [threading.Thread(target=fit, args=(s,)) for s in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+    threads = [threading.Thread(target=fit, args=(s,)) for s in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     assert not errors
     assert blas_threads() == before
 
