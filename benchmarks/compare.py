@@ -357,6 +357,24 @@ def float32_accuracy(n_iter=10):
         )
 
 
+def run_for_target(cpu, argv):
+    """The same command in a fresh process whose kernels are compiled for
+    ``cpu`` (Numba reads its target at import), with the disk cache off so
+    that no other code is loaded or left behind."""
+    import subprocess
+    import sys
+
+    argv = list(argv)
+    if "--target" in argv:
+        i = argv.index("--target")
+        del argv[i : i + 2]
+    argv = [a for a in argv if not a.startswith("--target=")]
+    # NUMBA_CPU_FEATURES="" : the named CPU's own features (else the host's)
+    env = dict(os.environ, NUMBA_CPU_NAME=cpu, NUMBA_CPU_FEATURES="", FASTGMM_NUMBA_CACHE="0")
+    print(f"\n--- the same, with code compiled for {cpu} ---", flush=True)
+    return subprocess.run([sys.executable, "-m", "benchmarks.compare", *argv], env=env).returncode
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--case", action="append", choices=sorted(CASES))
@@ -380,14 +398,28 @@ def main(argv=None):
         action="store_true",
         help="only the --threads / --whole-fit / --float32-accuracy sections",
     )
+    parser.add_argument(
+        "--target",
+        metavar="CPU",
+        help="also time the same cases with code compiled for this CPU (haswell: AVX2 "
+        "only), printed after the native table; any x86-64 machine of that level or "
+        "newer runs it",
+    )
     args = parser.parse_args(argv)
     names = args.case or (["full-1M-16-16"] if args.quick else list(CASES))
     warnings.simplefilter("ignore")
 
+    import llvmlite.binding as llvm
     import sklearn
 
     import fastgmm
 
+    target = numba.config.CPU_NAME or llvm.get_host_cpu_name()
+    features = numba.config.CPU_FEATURES
+    print(
+        f"code target: {target}"
+        + (" (native)" if numba.config.CPU_NAME is None else f", features {features!r}")
+    )
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
         f"numba threads {numba.get_num_threads()}; python {platform.python_version()}, "
@@ -402,6 +434,12 @@ def main(argv=None):
         whole_fit(range(5))
     if args.float32_accuracy:
         float32_accuracy()
+    if args.target:
+        import sys
+
+        rc = run_for_target(args.target, sys.argv[1:] if argv is None else argv)
+        if rc:
+            raise SystemExit(rc)
 
 
 def side_by_side(names, args):

@@ -341,3 +341,36 @@ def test_kernels_in_bounds():
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split() == "in bounds canary raised IndexError".split()
+
+
+def test_avx2_exp_and_log_are_vector_code():
+    """The exp and log compiled for an AVX2-only CPU (haswell) are vector code
+    with no float <-> int conversion: AVX2 has no vector float64 <-> int64
+    conversion, and one in the loop made LLVM scalarise the whole exp.
+    Compiled, never run, so any x86-64 machine can check it."""
+    import os
+    import platform
+    import subprocess
+    import sys
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("x86-64 code generation")
+    code = (
+        "import re\n"
+        "from numba import types\n"
+        "from fastgmm._kernels._vector import _add_log, _exp_shifted\n"
+        "f8 = types.Array(types.float64, 1, 'C')\n"
+        "i8 = types.Array(types.int64, 1, 'C')\n"
+        "for f, sig in ((_exp_shifted, (f8, f8, i8, f8)), (_add_log, (f8, f8, i8, i8))):\n"
+        "    f.compile(sig)\n"
+        "    asm = f.inspect_asm(sig)\n"
+        "    print(f.__name__, 'ymm' in asm, 'zmm' in asm,\n"
+        "          sorted(set(re.findall(r'\\bv?cvtt?(?:sd2si|si2sd|pd2qq|qq2pd)\\w*', asm))))\n"
+    )
+    env = dict(os.environ, NUMBA_CPU_NAME="haswell", NUMBA_CPU_FEATURES="",
+               FASTGMM_NUMBA_CACHE="0")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.split("\n")
+    assert lines[:2] == ["_exp_shifted True False []", "_add_log True False []"], proc.stdout

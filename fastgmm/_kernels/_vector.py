@@ -1,8 +1,6 @@
 """Vector math of the kernels: jit options, dtype-generic constants, and
 an exp and a log that vectorise (libm's are scalar calls)."""
 
-import math
-
 import numpy as np
 from numba import njit
 from numba.extending import overload
@@ -85,14 +83,17 @@ def _exp_shifted(x, shift, bits, total):
     # its Taylor series to degree 13 (truncation < 4e-18, so <= 1 ulp: checked
     # against NumPy in the tests), and 2^n written into the exponent bits of
     # an int64 that is read back as float64.  Unlike libm's exp (a scalar
-    # call) this vectorises: ~4x faster, and exp was the largest cost of a
-    # pass for small d.  No reassociation here: it would undo the two-step
-    # (Cody-Waite) reduction that keeps r exact.
+    # call) this vectorises.  n reaches the exponent without a float -> int64
+    # conversion, which AVX2 has no vector instruction for (LLVM then
+    # scalarises the loop): n + 2^52 + 1023 is a float64 whose low bits are
+    # the integer n + 1023 (0 < n + 1023 < 2^51), read as an int64 and shifted
+    # into place with integer vector instructions.  No reassociation here: it
+    # would undo the two-step (Cody-Waite) reduction that keeps r exact.
     scale = bits.view(np.float64)
     for i in range(x.shape[0]):
         u = x[i] - shift[i]
         v = max(u, -700.0)
-        n = math.floor(v * _LOG2E + 0.5)
+        n = np.floor(v * _LOG2E + 0.5)  # a float: math.floor would convert to int64
         r = (v - n * _LN2_HI) - n * _LN2_LO
         p = 1.0 / 6227020800.0
         p = p * r + 1.0 / 479001600.0
@@ -108,8 +109,10 @@ def _exp_shifted(x, shift, bits, total):
         p = p * r + 0.5
         p = p * r + 1.0
         p = p * r + 1.0
-        bits[i] = (np.int64(n) + 1023) << 52
+        scale[i] = n + _TWO52_PLUS_BIAS
         x[i] = p if u > _LOG_FLOOR else 0.0
+    for i in range(x.shape[0]):
+        bits[i] = (bits[i] - _TWO52_BITS) << 52  # 2^n
     for i in range(x.shape[0]):
         e = x[i] * scale[i]
         x[i] = e
