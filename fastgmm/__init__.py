@@ -8,6 +8,7 @@ from ._estimator import GaussianMixture, load
 from ._patch import is_patched, patch_sklearn, sklearn_patched, unpatch_sklearn
 from ._stats import SufficientStatistics
 from ._version import __version__
+from ._warmup import warmup
 
 __all__ = [
     "GaussianMixture",
@@ -18,5 +19,6 @@ __all__ = [
     "unpatch_sklearn",
     "sklearn_patched",
     "is_patched",
+    "warmup",
     "__version__",
 ]

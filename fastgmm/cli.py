@@ -7,6 +7,7 @@
     fastgmm plot MODEL DATA -o ellipses.png [--features 0,1]
     fastgmm demo                            fit a built-in synthetic data set
     fastgmm make-data blobs.npy             write a synthetic data set
+    fastgmm warmup                          compile and cache the kernels ahead of use
     fastgmm info                            versions, threads, threading layer, cache
 
 DATA is ``.npy`` (opened as a memory map, read in place), ``.npz`` (its first
@@ -542,6 +543,25 @@ def cmd_make_data(args):
     return 0
 
 
+def cmd_warmup(args):
+    from ._warmup import warmup
+
+    types = COVARIANCE_TYPES if args.covariance_type == "all" else [
+        t.strip() for t in args.covariance_type.split(",")
+    ]  # fmt: skip
+    for t in types:
+        if t not in COVARIANCE_TYPES:
+            raise CLIError(f"--covariance-type: unknown {t!r} (use {COVARIANCE_TYPES} or all)")
+    dtypes = [d.strip() for d in args.dtype.split(",")]
+    for d in dtypes:
+        if d not in ("float64", "float32"):
+            raise CLIError(f"--dtype: unknown {d!r} (use float64, float32 or both)")
+    tic = time.perf_counter()
+    warmup(types, dtypes)
+    print(f"kernels ready in {time.perf_counter() - tic:.2f} s")
+    return 0
+
+
 def cmd_info(args):
     import platform
 
@@ -743,6 +763,13 @@ def build_parser():
         help="also save the true labels to this .npy or .csv (default: no)",
     )
     p.set_defaults(func=cmd_make_data)
+
+    p = command("warmup", "compile and cache the kernels ahead of use (images, CI, workers)")
+    p.add_argument(
+        "--covariance-type", default="all", help="full, tied, diag, spherical, a comma list, or all"
+    )
+    p.add_argument("--dtype", default="float64,float32", help="float64, float32 or both")
+    p.set_defaults(func=cmd_warmup)
 
     p = command("info", "versions, threads, threading layer, kernel cache")
     p.set_defaults(func=cmd_info)

@@ -8,6 +8,9 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+
 import fastgmm
 
 
@@ -78,3 +81,44 @@ def test_editing_a_shared_helper_recompiles(tmp_path):
     # every exp doubled: log p(x) grows by log 2
     assert max(abs(a - b - 0.6931471805599453) for a, b in zip(after, before)) < 1e-9
     assert run(code, cwd=tmp_path, **dict(env, FASTGMM_NUMBA_CACHE="0")) == after
+
+
+def test_warmup_fills_the_cache_for_later_processes(tmp_path):
+    """After `fastgmm warmup` for one type and dtype, a fit, predict_proba,
+    predict and score_samples in a fresh process load every kernel they run
+    from the disk cache: no cache miss, so nothing compiles."""
+    env = dict(NUMBA_CACHE_DIR=str(tmp_path / "cache"), FASTGMM_NUMBA_CACHE="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastgmm", "warmup", "--covariance-type", "diag",
+         "--dtype", "float32"],
+        capture_output=True, text=True, env={**os.environ, **env}, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "kernels for diag/float32:" in proc.stdout and "kernels ready" in proc.stdout
+    code = _KERNELS + (
+        "import numpy as np, warnings\n"
+        "X = np.random.default_rng(1).normal(size=(5000, 4)).astype(np.float32)\n"
+        "w = np.ones(len(X))\n"
+        "gm = fastgmm.GaussianMixture(3, covariance_type='diag', random_state=0)\n"
+        "for init in ('kmeans', 'random'):\n"
+        "    gm.set_params(init_params=init).fit(X, sample_weight=w)\n"
+        "gm.predict_proba(X); gm.predict(X); gm.score_samples(X)\n"
+        "used = [f for f in jitted if f.signatures]\n"
+        "print(json.dumps([len(used), sum(sum(f.stats.cache_misses.values()) for f in used),\n"
+        "                  sum(sum(f.stats.cache_hits.values()) for f in used)]))"
+    )
+    n_used, misses, hits = run(code, **env)
+    assert n_used >= 3 and misses == 0 and hits >= n_used
+
+
+def test_warmup_function():
+    import io
+
+    out = io.StringIO()
+    seconds = fastgmm.warmup(["spherical"], [np.float64], file=out)
+    assert list(seconds) == [("spherical", "float64")]
+    assert out.getvalue().startswith("kernels for spherical/float64: ")
+    with pytest.raises(ValueError, match="covariance_type"):
+        fastgmm.warmup(["round"])
+    with pytest.raises(ValueError, match="dtype"):
+        fastgmm.warmup(["full"], [np.int32])
