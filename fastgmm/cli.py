@@ -100,15 +100,19 @@ def read_csv(path):
     import csv
 
     with open(path, newline="") as f:
-        head = f.read(64 * 1024)
-    if not head.strip():
+        first_line = f.readline()  # whole, however wide the file
+        while first_line and not first_line.strip():
+            first_line = f.readline()
+        head = first_line + f.read(64 * 1024)
+    if not first_line.strip():
         raise CLIError(f"{path}: the file is empty")
     try:
         dialect = csv.Sniffer().sniff(head, delimiters=",;\t ")
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","  # one column, or nothing to tell
-    first = next(csv.reader([head.splitlines()[0]], delimiter=delimiter, skipinitialspace=True))
+    first = next(csv.reader([first_line.strip("\r\n")], delimiter=delimiter,
+                            skipinitialspace=True))  # fmt: skip
     header = not all(_is_number(v) for v in first)
     names = [v.strip() for v in first] if header else None
     index = header and names[0] in ("", "Unnamed: 0")
@@ -150,10 +154,12 @@ def _read_csv_plain(path, delimiter, header, n_fields):
     rows = []
     with open(path, newline="") as f:
         reader = csv.reader(f, delimiter=delimiter, skipinitialspace=True)
+        skip_header = header
         for line_number, fields in enumerate(reader, 1):
-            if line_number == 1 and header:
-                continue
             if not fields:  # a blank line
+                continue
+            if skip_header:
+                skip_header = False
                 continue
             error = _csv_error(path, line_number, fields, n_fields, delimiter)
             if error is not None:

@@ -156,6 +156,7 @@ def write(path, text):
         ("x\ty\n1\t2\n3\t4\n", [[1, 2], [3, 4]], ["x", "y"]),
         ("1\n2\n3\n", [[1], [2], [3]], None),
         ("a, b\n1, 2\n\n3, 4\n", [[1, 2], [3, 4]], ["a", "b"]),
+        ("\n\na,b\n1,2\n", [[1, 2]], ["a", "b"]),  # blank lines before the header
     ],
 )
 @pytest.mark.parametrize("with_pandas", [True, False])
@@ -276,3 +277,11 @@ def test_component_colors_are_distinct():
     for k in (3, 10, 14, 20, 25, 40):
         colors = component_colors(k)
         assert len({tuple(np.round(c, 6)) for c in colors}) == k
+
+
+def test_csv_wider_than_the_sniffed_head(tmp_path):
+    names = [f"c{j}" for j in range(12_000)]  # a header line of ~70 KB
+    row = ",".join("1.5" for _ in names)
+    path = write(tmp_path / "wide.csv", ",".join(names) + "\n" + row + "\n" + row + "\n")
+    X, got = cli.read_csv(path)
+    assert X.shape == (2, 12_000) and got == names
