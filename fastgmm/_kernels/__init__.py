@@ -1,28 +1,31 @@
 """The kernels' face: the only way into the Numba code.
 
-Arrays and scalars in, arrays out.  Two jobs per covariance family, each a
-parallel driver over blocks of rows:
+Arrays and scalars in, arrays out.  One parallel driver per covariance
+family (``RUN``), over blocks of rows, with three modes:
 
 * ``accumulate``: one fused pass of the E-step and the sufficient statistics.
   Block ``b`` of ``block_rows`` rows writes its partial statistics into
   ``part_*[b]``; the caller adds them up in block order, so which thread ran
   which block never changes a bit of the result.
+* ``accumulate_resp``: the same statistics of given responsibilities (the
+  initialisation), with no E-step.
 * ``score``: the same log-probabilities with accumulation switched off,
   writing per-row outputs.
 
-and ``accumulate_resp``, the statistics of given responsibilities (the
-initialisation).  This module prepares their arguments (``prepare``: the
-parameters, checked, in the layout the kernels take), hands them read-only
-views, and converts "no weights" (None above it) to the kernels' empty
-sentinel.  The files below it:
+A mode is chosen by which arguments are empty, so a fit, its initialisation
+and the predictions after it run one compiled kernel per (type, dtype).
+This module prepares their arguments (``prepare``: the parameters, checked,
+in the layout the kernels take), hands them read-only views, and converts
+"no weights" (None above it) to the kernels' empty sentinel.  The files
+below it:
 
     _vector.py   jit options; an exp and a log that vectorise
-    _tiles.py    a tile of rows, transposed; log-sum-exp; per-row outputs
+    _tiles.py    a tile of rows, transposed; log-sum-exp; given
+                 responsibilities; per-row outputs
     _blocks.py   the 4 x 4 feature blocks of full and tied (register sums)
     full.py      full covariances         } log-probabilities and statistics
-    tied.py      one tied covariance      } of a tile, and the two parallel
-    diag.py      diag and spherical       } drivers of each family
-    _resp.py     statistics of given responsibilities
+    tied.py      one tied covariance      } of a tile, and the parallel
+    diag.py      diag and spherical       } driver of each family
     _cache.py    the disk-cache guard (see there)
 
 Notation (scikit-learn's): ``prec_chol`` is the Cholesky factor ``U`` of the
@@ -38,14 +41,15 @@ Scatter statistics are packed upper triangles, row by row.
 
 Kernel contracts (W blocks of a wave, K components, d features):
 
-    IN   X (n, d) float32/float64, C order, read-only; weights (n,) or (0,)
+    IN   X (n, d) float32/float64, C order, read-only; weights (n,) or (0,);
+         resp (n, K) float64 given responsibilities, or (0, 0)
     IN   the parameter arrays of ``prepare``; block_rows, tile
     OUT  accumulate: part_nk (W, K), part_sums (W, K, d),
          part_scatter (W, K|1, *), part_ll (W,): block b's sum w r,
          sum w r (x - c_k), sum w r (x - c_k)(x - c_k)^T (packed; summed over
          k for tied; diagonal; trace), sum w log p(x)
     OUT  score: log_prob (n, K), lse (n,), labels (n,), resp (n, K); a (0, K)
-         or (0,) array for an output not wanted
+         or (0,) array for an output not wanted; partials with no rows
 
 Precision follows the input: distances and moment products in its dtype
 (float32 runs twice as many points per vector), exp/log, responsibilities,
@@ -58,28 +62,21 @@ import pathlib
 import numpy as np
 
 from .._mstep import log_det_cholesky
+from .._stats import scatter_shape
 from .._validation import check_mixture_parameters
-from . import _cache, _resp, diag, full, tied
+from . import _cache, diag, full, tied
 
-ACCUMULATE = {
-    "full": full._accumulate_full,
-    "tied": tied._accumulate_tied,
-    "diag": diag._accumulate_diag,
-    "spherical": diag._accumulate_spherical,
+# One parallel driver per covariance family: E-step with statistics, given
+# responsibilities, and per-row scores are its three modes, so a fit and the
+# predictions after it compile one large kernel per (type, dtype).
+RUN = {
+    "full": full._run_full,
+    "tied": tied._run_tied,
+    "diag": diag._run_diag,
+    "spherical": diag._run_spherical,
 }
-SCORE = {
-    "full": full._score_full,
-    "tied": tied._score_tied,
-    "diag": diag._score_diag,
-    "spherical": diag._score_spherical,
-}
-# The scatter layout _accumulate_resp writes, per covariance type.
-_RESP_KIND = {"full": 0, "tied": 1, "diag": 2, "spherical": 3}
 
-_cache.guard(
-    pathlib.Path(__file__).parent,
-    [*ACCUMULATE.values(), *SCORE.values(), _resp._accumulate_resp],
-)
+_cache.guard(pathlib.Path(__file__).parent, list(RUN.values()))
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -115,7 +112,13 @@ def read_only(a):
     return view
 
 
+def _read_only(arrays):
+    # the parameter arrays, read-only in every mode: one compiled signature
+    return [read_only(a) for a in arrays]
+
+
 _NO_WEIGHTS = read_only(np.empty(0))
+_NO_RESP = read_only(np.empty((0, 0)))
 
 
 def _weights(sample_weight):
@@ -166,43 +169,87 @@ def prepare(params, covariance_type, dtype=np.float64, n_features=None):
     return shifts, (kernel_means, prec_chol.astype(dtype), log_norm)
 
 
+def _no_outputs(dtype, n_components):
+    # the per-row outputs when only statistics are wanted: empty, of the types
+    # of real ones (the same compiled kernel)
+    return (
+        np.empty((0, n_components), dtype=dtype),
+        np.empty(0, dtype=dtype),
+        np.empty(0, dtype=np.int64),
+        np.empty((0, n_components), dtype=dtype),
+    )
+
+
+def _no_partials(covariance_type, n_components, n_features):
+    # the partial statistics when only per-row outputs are wanted
+    return (
+        np.empty((0, n_components)),
+        np.empty((0, n_components, n_features)),
+        np.empty((0, *scatter_shape(covariance_type, n_components, n_features))),
+        np.empty(0),
+    )
+
+
 def accumulate(covariance_type, rows, sample_weight, args, block_rows, tile, partials):
     """E-step and statistics of ``rows`` into ``partials`` (part_nk,
     part_sums, part_scatter, part_ll), one slot per block."""
-    ACCUMULATE[covariance_type](
-        read_only(rows), _weights(sample_weight), *args, block_rows, tile, *partials
-    )
+    RUN[covariance_type](
+        read_only(rows), _weights(sample_weight), _NO_RESP, *_read_only(args), block_rows, tile,
+        *partials, *_no_outputs(rows.dtype, args[-1].shape[0]),
+    )  # fmt: skip
 
 
 def score(covariance_type, rows, args, block_rows, tile, log_prob, lse, labels, resp):
     """Per-row outputs of ``rows``: (0, K) or (0,) arrays for those not wanted."""
-    SCORE[covariance_type](read_only(rows), *args, block_rows, tile, log_prob, lse, labels, resp)
+    n_components = args[-1].shape[0]
+    RUN[covariance_type](
+        read_only(rows), _NO_WEIGHTS, _NO_RESP, *_read_only(args), block_rows, tile,
+        *_no_partials(covariance_type, n_components, rows.shape[1]), log_prob, lse, labels, resp,
+    )  # fmt: skip
 
 
-def pad_shifts(shifts, dtype, covariance_type):
-    """Shifts (K, d) float64 in the layout :func:`accumulate_resp` takes."""
-    return _pad_features(shifts, 1, dtype, covariance_type)
+def _resp_args(shifts, dtype, covariance_type):
+    """The parameter arrays of :func:`prepare`'s layout with the shifts in
+    place of the means (the rest is unused with given responsibilities)."""
+    n_components, n_features = shifts.shape
+    log_norm = np.zeros(n_components)
+    if covariance_type in ("diag", "spherical"):
+        shape = (n_components, n_features) if covariance_type == "diag" else (n_components,)
+        prec_chol = np.zeros(shape)
+        return (shifts.astype(dtype), prec_chol.astype(dtype), log_norm)
+    d4 = padded_width(n_features, covariance_type)
+    padded = _pad_features(shifts, 1, dtype, covariance_type)
+    if covariance_type == "tied":
+        zeros = np.zeros((d4, d4), dtype=dtype)
+        return (
+            np.ascontiguousarray(padded[0]),
+            zeros,
+            np.zeros((n_components, d4), dtype),
+            log_norm,
+        )
+    return (padded, np.zeros((n_components, d4, d4), dtype=dtype), log_norm)
 
 
-def accumulate_resp(
-    covariance_type, rows, sample_weight, resp, padded_shifts, block_rows, tile, partials
-):
-    """Statistics of given responsibilities ``resp`` (n, K) float64 into
-    ``partials`` (part_nk, part_sums, part_scatter): no E-step.
+def accumulate_resp(covariance_type, rows, sample_weight, resp, shifts, block_rows, tile, partials):
+    """Statistics of given responsibilities ``resp`` (n, K) float64 about
+    ``shifts`` (K, d) into ``partials`` (part_nk, part_sums, part_scatter,
+    part_ll): no E-step (part_ll is 0).
 
-    For 'tied', one shift ``padded_shifts[0]`` serves every component and
-    the scatter is that of every row about it: equal to the sum over
-    components when each row's responsibilities add up to one, and
-    scikit-learn's tied initialisation (raw moments of all rows) when they
-    do not (k-means++, random_from_data).
+    For 'tied', one shift ``shifts[0]`` serves every component and the
+    scatter is that of every row about it: equal to the sum over components
+    when each row's responsibilities add up to one, and scikit-learn's tied
+    initialisation (raw moments of all rows) when they do not (k-means++,
+    random_from_data).
     """
-    _resp._accumulate_resp(
-        read_only(rows),
-        _weights(sample_weight),
-        resp,
-        padded_shifts,
-        _RESP_KIND[covariance_type],
-        block_rows,
-        tile,
-        *partials,
-    )
+    resp = read_only(np.ascontiguousarray(resp, dtype=np.float64))
+    n_components = shifts.shape[0]
+    if resp.shape != (rows.shape[0], n_components) or shifts.shape[1] != rows.shape[1]:
+        raise ValueError(
+            f"resp must have shape {(rows.shape[0], n_components)} and shifts "
+            f"{(n_components, rows.shape[1])}, got {resp.shape} and {shifts.shape}."
+        )
+    RUN[covariance_type](
+        read_only(rows), _weights(sample_weight), resp,
+        *_read_only(_resp_args(shifts, rows.dtype, covariance_type)), block_rows, tile,
+        *partials, *_no_outputs(rows.dtype, n_components),
+    )  # fmt: skip

@@ -88,6 +88,19 @@ def _tile_responsibilities(logp, wt, lse, total, bits):
 
 
 @njit(**_SERIAL)
+def _given_tile(resp, start, wt, r, scale):
+    # The tile's rows with given responsibilities (no E-step):
+    # OUT r (K, T) = resp[start + i, k], 0 where the weight is 0 (the padding,
+    #     whose rows are not read); scale (T,) = the weights.
+    n_components, tile = r.shape
+    for i in range(tile):
+        w = wt[i]
+        scale[i] = w
+        for k in range(n_components):
+            r[k, i] = resp[start + i, k] if w != 0.0 else 0.0
+
+
+@njit(**_SERIAL)
 def _scaled_row(r, k, scale, rt):
     # rt = r[k] * scale, in rt's dtype (flushed, see _flush_below); returns
     # the float64 sum of r[k] * scale, the tile's share of N_k.

@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit, prange
 
-from ._tiles import _load_tile, _scaled_row, _tile_responsibilities, _write_tile
+from ._tiles import _given_tile, _load_tile, _scaled_row, _tile_responsibilities, _write_tile
 from ._vector import _PARALLEL, _SERIAL, _zero_of
 
 
@@ -46,19 +46,32 @@ def _tile_stats_diag(xt, r, scale, shifts, nk, sums, scatter, rt):
             scatter[k, t] += s2
 
 
+@njit(**_SERIAL)
+def _store(nk, sums, scatter, ll, b, part_nk, part_sums, part_scatter, part_ll):
+    # block b's statistics into its slot (loops: a slice assignment compiles
+    # a shape check with its error message, seconds of compile time)
+    for k in range(nk.shape[0]):
+        part_nk[b, k] = nk[k]
+        for t in range(sums.shape[1]):
+            part_sums[b, k, t] = sums[k, t]
+        for t in range(scatter.shape[1]):
+            part_scatter[b, k, t] = scatter[k, t]
+    part_ll[b] = ll
+
+
 @njit(**_PARALLEL)
-def _accumulate_diag(
-    X, sample_weight, means, prec_chol, log_norm, block_rows, tile,
-    part_nk, part_sums, part_scatter, part_ll,
+def _run_diag(
+    X, sample_weight, resp, means, prec_chol, log_norm, block_rows, tile,
+    part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,
 ):  # fmt: skip
+    # the three modes of full's driver
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     n_blocks = (n_samples + block_rows - 1) // block_rows
+    scoring = part_nk.shape[0] == 0
+    given = resp.shape[0] > 0
+    n_stats = 0 if scoring else n_components
     for b in prange(n_blocks):
-        nk, sums, scatter = part_nk[b], part_sums[b], part_scatter[b]
-        nk[:] = 0.0
-        sums[:] = 0.0
-        scatter[:] = 0.0
         xt = np.empty((n_features, tile), X.dtype)
         wt = np.empty(tile)
         sq = np.empty(tile, X.dtype)
@@ -67,38 +80,27 @@ def _accumulate_diag(
         bits = np.empty(2 * tile, dtype=np.int64)
         total = np.empty(tile)
         logp = np.empty((n_components, tile))
+        nk = np.zeros(n_stats)
+        sums = np.zeros((n_stats, n_features))
+        scatter = np.zeros((n_stats, part_scatter.shape[2]))
         ll = 0.0
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):
-            _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
-            _tile_log_prob_diag(xt, means, prec_chol, log_norm, sq, logp)
-            ll += _tile_responsibilities(logp, wt, lse, total, bits)
-            _tile_stats_diag(xt, logp, total, means, nk, sums, scatter, rt)
-        part_ll[b] = ll
-
-
-@njit(**_PARALLEL)
-def _score_diag(
-    X, means, prec_chol, log_norm, block_rows, tile, out_logp, out_lse, out_labels, out_resp
-):
-    n_samples, n_features = X.shape
-    n_components = means.shape[0]
-    n_blocks = (n_samples + block_rows - 1) // block_rows
-    no_weights = np.empty(0)
-    for b in prange(n_blocks):
-        xt = np.empty((n_features, tile), X.dtype)
-        wt = np.empty(tile)
-        sq = np.empty(tile, X.dtype)
-        lse = np.empty(tile)
-        bits = np.empty(2 * tile, dtype=np.int64)
-        total = np.empty(tile)
-        logp = np.empty((n_components, tile))
-        stop = min((b + 1) * block_rows, n_samples)
-        for start in range(b * block_rows, stop, tile):
             end = min(start + tile, stop)
-            _load_tile(X, no_weights, start, end, xt, wt)
-            _tile_log_prob_diag(xt, means, prec_chol, log_norm, sq, logp)
-            _write_tile(start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp)
+            _load_tile(X, sample_weight, start, end, xt, wt)
+            if given:
+                _given_tile(resp, start, wt, logp, total)
+            else:
+                _tile_log_prob_diag(xt, means, prec_chol, log_norm, sq, logp)
+                if scoring:
+                    _write_tile(
+                        start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp
+                    )
+                    continue
+                ll += _tile_responsibilities(logp, wt, lse, total, bits)
+            _tile_stats_diag(xt, logp, total, means, nk, sums, scatter, rt)
+        if not scoring:
+            _store(nk, sums, scatter, ll, b, part_nk, part_sums, part_scatter, part_ll)
 
 
 @njit(**_SERIAL)
@@ -143,55 +145,44 @@ def _tile_stats_spherical(xt, r, scale, shifts, nk, sums, scatter, rt):
 
 
 @njit(**_PARALLEL)
-def _accumulate_spherical(
-    X, sample_weight, means, prec_chol, log_norm, block_rows, tile,
-    part_nk, part_sums, part_scatter, part_ll,
+def _run_spherical(
+    X, sample_weight, resp, means, prec_chol, log_norm, block_rows, tile,
+    part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,
 ):  # fmt: skip
+    # the three modes of full's driver
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     n_blocks = (n_samples + block_rows - 1) // block_rows
+    scoring = part_nk.shape[0] == 0
+    given = resp.shape[0] > 0
+    n_stats = 0 if scoring else n_components
     for b in prange(n_blocks):
-        nk, sums, scatter = part_nk[b], part_sums[b], part_scatter[b]
-        nk[:] = 0.0
-        sums[:] = 0.0
-        scatter[:] = 0.0
         xt = np.empty((n_features, tile), X.dtype)
         wt = np.empty(tile)
         sq = np.empty(tile, X.dtype)
         rt = np.empty(tile, X.dtype)
         lse = np.empty(tile)
-        total = np.empty(tile)
         bits = np.empty(2 * tile, dtype=np.int64)
+        total = np.empty(tile)
         logp = np.empty((n_components, tile))
+        nk = np.zeros(n_stats)
+        sums = np.zeros((n_stats, n_features))
+        scatter = np.zeros((n_stats, part_scatter.shape[2]))
         ll = 0.0
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):
-            _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
-            _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp)
-            ll += _tile_responsibilities(logp, wt, lse, total, bits)
-            _tile_stats_spherical(xt, logp, total, means, nk, sums, scatter, rt)
-        part_ll[b] = ll
-
-
-@njit(**_PARALLEL)
-def _score_spherical(
-    X, means, prec_chol, log_norm, block_rows, tile, out_logp, out_lse, out_labels, out_resp
-):
-    n_samples, n_features = X.shape
-    n_components = means.shape[0]
-    n_blocks = (n_samples + block_rows - 1) // block_rows
-    no_weights = np.empty(0)
-    for b in prange(n_blocks):
-        xt = np.empty((n_features, tile), X.dtype)
-        wt = np.empty(tile)
-        sq = np.empty(tile, X.dtype)
-        lse = np.empty(tile)
-        total = np.empty(tile)
-        bits = np.empty(2 * tile, dtype=np.int64)
-        logp = np.empty((n_components, tile))
-        stop = min((b + 1) * block_rows, n_samples)
-        for start in range(b * block_rows, stop, tile):
             end = min(start + tile, stop)
-            _load_tile(X, no_weights, start, end, xt, wt)
-            _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp)
-            _write_tile(start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp)
+            _load_tile(X, sample_weight, start, end, xt, wt)
+            if given:
+                _given_tile(resp, start, wt, logp, total)
+            else:
+                _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp)
+                if scoring:
+                    _write_tile(
+                        start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp
+                    )
+                    continue
+                ll += _tile_responsibilities(logp, wt, lse, total, bits)
+            _tile_stats_spherical(xt, logp, total, means, nk, sums, scatter, rt)
+        if not scoring:
+            _store(nk, sums, scatter, ll, b, part_nk, part_sums, part_scatter, part_ll)

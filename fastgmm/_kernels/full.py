@@ -1,11 +1,11 @@
 """Full covariances: log-probabilities and statistics of a tile, and the
-parallel drivers that fit (accumulate) and score."""
+parallel driver that fits (accumulates) and scores."""
 
 import numpy as np
 from numba import njit, prange
 
 from ._blocks import _add_scatter, _log_prob_small, _mahalanobis_sq, _pack
-from ._tiles import _load_tile, _scaled_row, _tile_responsibilities, _write_tile
+from ._tiles import _given_tile, _load_tile, _scaled_row, _tile_responsibilities, _write_tile
 from ._vector import _PARALLEL, _SERIAL
 
 
@@ -33,13 +33,19 @@ def _tile_stats_full(xt, r, scale, shifts, nk4, sums4, full, rt):
 
 
 @njit(**_PARALLEL)
-def _accumulate_full(
-    X, sample_weight, means, lower, log_norm, block_rows, tile,
-    part_nk, part_sums, part_scatter, part_ll,
+def _run_full(
+    X, sample_weight, resp, means, lower, log_norm, block_rows, tile,
+    part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,
 ):  # fmt: skip
+    # One driver, three modes (see the package's docstring): statistics from
+    # the E-step; from given responsibilities (resp has rows); per-row
+    # outputs only (part_nk has no rows).
     n_samples = X.shape[0]
     n_components, d4 = means.shape
     n_blocks = (n_samples + block_rows - 1) // block_rows
+    scoring = part_nk.shape[0] == 0
+    given = resp.shape[0] > 0
+    n_stats = 0 if scoring else n_components
     for b in prange(n_blocks):
         xt = np.zeros((d4, tile), X.dtype)
         wt = np.empty(tile)
@@ -50,40 +56,25 @@ def _accumulate_full(
         total = np.empty(tile)
         bits = np.empty(2 * tile, dtype=np.int64)
         logp = np.empty((n_components, tile))
-        nk4 = np.zeros(n_components)
-        sums4 = np.zeros((n_components, d4))
-        full = np.zeros((n_components, d4, d4))
+        nk4 = np.zeros(n_stats)
+        sums4 = np.zeros((n_stats, d4))
+        full = np.zeros((n_stats, d4, d4))
         ll = 0.0
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):
-            _load_tile(X, sample_weight, start, min(start + tile, stop), xt, wt)
-            _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp)
-            ll += _tile_responsibilities(logp, wt, lse, total, bits)
-            _tile_stats_full(xt, logp, total, means, nk4, sums4, full, rt)
-        _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])
-        part_ll[b] = ll
-
-
-@njit(**_PARALLEL)
-def _score_full(
-    X, means, lower, log_norm, block_rows, tile, out_logp, out_lse, out_labels, out_resp
-):
-    n_samples = X.shape[0]
-    n_components, d4 = means.shape
-    n_blocks = (n_samples + block_rows - 1) // block_rows
-    no_weights = np.empty(0)
-    for b in prange(n_blocks):
-        xt = np.zeros((d4, tile), X.dtype)
-        wt = np.empty(tile)
-        ybuf = np.empty((4, tile), X.dtype)
-        sq = np.empty(tile, X.dtype)
-        lse = np.empty(tile)
-        total = np.empty(tile)
-        bits = np.empty(2 * tile, dtype=np.int64)
-        logp = np.empty((n_components, tile))
-        stop = min((b + 1) * block_rows, n_samples)
-        for start in range(b * block_rows, stop, tile):
             end = min(start + tile, stop)
-            _load_tile(X, no_weights, start, end, xt, wt)
-            _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp)
-            _write_tile(start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp)
+            _load_tile(X, sample_weight, start, end, xt, wt)
+            if given:
+                _given_tile(resp, start, wt, logp, total)
+            else:
+                _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp)
+                if scoring:
+                    _write_tile(
+                        start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp
+                    )
+                    continue
+                ll += _tile_responsibilities(logp, wt, lse, total, bits)
+            _tile_stats_full(xt, logp, total, means, nk4, sums4, full, rt)
+        if not scoring:
+            _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])
+            part_ll[b] = ll

@@ -247,9 +247,8 @@ class ArraySource:
             raise ValueError(
                 f"shifts must have shape (n_components, {self.n_features}), got {shifts.shape}."
             )
-        padded_shifts = _kernels.pad_shifts(shifts, self.dtype, covariance_type)
         n_components = shifts.shape[0]
-        partials = self._partials(covariance_type, n_components)[:3]
+        partials = self._partials(covariance_type, n_components)
         block_rows = _config.BLOCK_ROWS
         n_blocks = min(
             partials[0].shape[0],
@@ -264,7 +263,7 @@ class ArraySource:
                     f"{(stop - start, n_components)}."
                 )
             _kernels.accumulate_resp(
-                covariance_type, rows, self._weights(start, stop), resp, padded_shifts,
+                covariance_type, rows, self._weights(start, stop), resp, shifts,
                 block_rows, _config.TILE_ROWS, partials,
             )  # fmt: skip
             self._add_partials(stats, partials, -(-(stop - start) // block_rows))
