@@ -6,6 +6,7 @@
 from . import functional
 from ._estimator import GaussianMixture, load
 from ._patch import is_patched, patch_sklearn, sklearn_patched, unpatch_sklearn
+from ._selection import Selection, select_mixture
 from ._stats import SufficientStatistics
 from ._version import __version__
 from ._warmup import warmup
@@ -20,5 +21,7 @@ __all__ = [
     "sklearn_patched",
     "is_patched",
     "warmup",
+    "select_mixture",
+    "Selection",
     "__version__",
 ]

@@ -43,6 +43,14 @@ CHUNK_BYTES = 32 * 2**20
 #: (see fastgmm._initialization).
 INIT_SAMPLE_ROWS = 2**17
 
+#: Data with at most this many rows runs its kernels on the calling thread
+#: alone (unless ``n_threads`` says otherwise): two blocks hold too little
+#: work to pay for waking the kernel threads, and threads woken right after
+#: scikit-learn's k-means (another OpenMP runtime, whose threads are still
+#: spinning) waited about 4 ms for a core, several times a small fit.  The
+#: result is the same bit for bit (the grid does not depend on the threads).
+SERIAL_ROWS = 2048
+
 #: Memory allowed for the partial statistics of one wave.
 PARTIALS_BUDGET_BYTES = 8 * 2**20
 

@@ -110,6 +110,13 @@ def fit_mixture(source, settings, random_state, reporter, warm=None):
     return best
 
 
+def final_log_likelihood(source, params, covariance_type):
+    """(total log-likelihood, total weight) of the rows under ``params``:
+    the E-step after the last M-step, which a fit does not otherwise make."""
+    stats = source.accumulate(params, covariance_type)
+    return stats.log_likelihood, stats.sum_weight
+
+
 @dataclass
 class StreamState:
     """The running statistics of a stream of batches (``partial_fit``)."""

@@ -13,7 +13,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _persistence, _threads
-from ._em import EMSettings, fit_mixture, stepwise_update
+from ._em import EMSettings, final_log_likelihood, fit_mixture, stepwise_update
 from ._initialization import initialize, initialize_from_resp
 from ._mstep import (
     GaussianParameters,
@@ -31,6 +31,15 @@ from ._validation import (
     check_sample_weight,
     check_weights,
 )
+from ._warmup import ensure_kernels
+
+
+def _ensure_kernels(source, covariance_type, job, reporter):
+    """Compile the kernels ``source`` will run on first use, timed apart and
+    announced (a Dask source runs its kernels on the workers: nothing here)."""
+    if not isinstance(source, ArraySource):
+        return 0.0
+    return ensure_kernels(covariance_type, source.dtype, (job,), reporter)
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -158,6 +167,11 @@ default='kmeans'
 
     lower_bounds_ : list of float of length ``n_iter_``
         The lower bound at each EM iteration of the best fit.
+
+    compile_time_ : float
+        Seconds this fit spent compiling (or loading from the disk cache) the
+        kernels, on their first use in the process; 0.0 once they have run
+        (fastgmm only).
 
     init_time_ : float
         Seconds spent initialising the best run (fastgmm only).
@@ -348,12 +362,14 @@ default='kmeans'
         if self.warm_start and hasattr(self, "converged_"):
             warm = (self._fitted_parameters(), self.lower_bound_)
 
-        with _threads.threads(self.n_threads, limit_blas=True):
+        reporter = make_reporter(self)
+        with _threads.threads(self.n_threads, limit_blas=True, n_rows=n_samples):
+            compile_time = _ensure_kernels(source, self.covariance_type, "fit", reporter)
             result = fit_mixture(
                 source,
                 settings,
                 check_random_state(self.random_state),
-                make_reporter(self),
+                reporter,
                 warm=warm,
             )
 
@@ -370,10 +386,22 @@ default='kmeans'
         self.n_iter_ = result.n_iter
         self.lower_bound_ = result.lower_bound
         self.lower_bounds_ = result.lower_bounds
+        self.compile_time_ = compile_time
         self.init_time_ = result.init_time
         self.iter_times_ = result.iter_times
         self.best_init_ = result.best_init
         return source
+
+    def _fit_and_final_log_likelihood(self, X, sample_weight=None):
+        """Fit, then the E-step under the stored parameters (model
+        selection): their mean log-likelihood per unit of weight."""
+        self._validate_params()
+        source = self._fit(X, sample_weight)
+        with _threads.threads(self.n_threads, limit_blas=True, n_rows=source.n_samples):
+            total, weight = final_log_likelihood(
+                source, self._fitted_parameters(), self.covariance_type
+            )
+        return total / weight
 
     def partial_fit(self, X, y=None, sample_weight=None):
         """Update the model from one batch by stepwise (online) EM.
@@ -421,7 +449,8 @@ default='kmeans'
         settings = self._settings(n_features, source.dtype)
         state = getattr(self, "_stream", None)
 
-        with _threads.threads(self.n_threads, limit_blas=True):
+        with _threads.threads(self.n_threads, limit_blas=True, n_rows=n_samples):
+            _ensure_kernels(source, self.covariance_type, "fit", make_reporter(self))
             if first:
                 params = initialize(source, settings, check_random_state(self.random_state))
             else:
@@ -523,7 +552,8 @@ default='kmeans'
             for name, flag in wanted.items()
             if flag
         }
-        with _threads.threads(self.n_threads):
+        with _threads.threads(self.n_threads, n_rows=n_samples):
+            _ensure_kernels(source, self.covariance_type, "score", make_reporter(self))
             source.score(params, self.covariance_type, **out)
         return out
 
@@ -650,7 +680,7 @@ default='kmeans'
             raise ValueError(f"resp has {resp.shape[0]} rows for {source.n_samples} samples.")
         # as scikit-learn's, the number of components is that of resp
         settings = self._settings(source.n_features, source.dtype, resp.shape[1])
-        with _threads.threads(self.n_threads, limit_blas=True):
+        with _threads.threads(self.n_threads, limit_blas=True, n_rows=source.n_samples):
             params = initialize_from_resp(source, settings, resp)
         self._store_parameters(params, source.dtype)
 

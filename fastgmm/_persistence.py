@@ -27,7 +27,7 @@ _ARRAYS = ("weights_", "means_", "covariances_", "precisions_", "precisions_chol
 _INIT_ARRAYS = ("weights_init", "means_init", "precisions_init")
 _SCALARS = ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_")
 # written since fastgmm 0.1.0; optional when reading
-_DIAGNOSTICS = ("init_time_", "iter_times_", "best_init_")
+_DIAGNOSTICS = ("compile_time_", "init_time_", "iter_times_", "best_init_")
 
 
 def _json_value(name, value):
@@ -268,8 +268,9 @@ def read_model(path, estimator_class):
             lower_bound = r.scalar("lower_bound_", "float")
             lower_bounds = r.float_list("lower_bounds_")
             diagnostics = {}
-            if "init_time_" in meta:
-                diagnostics["init_time_"] = r.scalar("init_time_", "float")
+            for name in ("compile_time_", "init_time_"):
+                if name in meta:
+                    diagnostics[name] = r.scalar(name, "float")
             if "iter_times_" in meta:
                 diagnostics["iter_times_"] = r.float_list("iter_times_")
             if "best_init_" in meta:

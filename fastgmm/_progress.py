@@ -2,7 +2,10 @@
 
 A reporter has four calls, made by the driver: ``init_begin(init)``,
 ``iterations_begin()``, ``iteration_end(n_iter, change, lower_bound)`` and
-``init_end(lower_bound, converged)``.  The estimator's default is
+``init_end(lower_bound, converged)``; and two made while the kernels for a
+covariance type and dtype compile on first use (see ``_warmup``):
+``compile_begin(what)``, from a timer thread while the compilation runs, and
+``compile_end(seconds)``.  The estimator's default is
 :class:`VerboseReporter` (scikit-learn's ``verbose`` output); a caller that
 wants its own (the command line's progress line) sets a factory for the
 fits it runs with :func:`reporting`, without subclassing the estimator.
@@ -40,6 +43,14 @@ class VerboseReporter:
     def __init__(self, verbose, verbose_interval):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+
+    def compile_begin(self, what):
+        if self.verbose >= 1:
+            print(f"compiling kernels for {what}, first use only", flush=True)
+
+    def compile_end(self, seconds):
+        if self.verbose >= 1:
+            print(f"kernels compiled in {seconds:.2f} s")
 
     def init_begin(self, n_init):
         if self.verbose >= 1:
@@ -83,6 +94,12 @@ class ProgressReporter:
         self.n_init = n_init
         self.shown = 0  # characters of the line on screen
 
+    def compile_begin(self, what):
+        CompileReporter.compile_begin(self, what)
+
+    def compile_end(self, seconds):
+        CompileReporter.compile_end(self, seconds)
+
     def init_begin(self, n_init):
         self.init = n_init
         self.tic = self.last = time.perf_counter()
@@ -122,3 +139,30 @@ class ProgressReporter:
             f"{time.perf_counter() - self.tic:.2f} s, lower bound {lower_bound:.6f}\n"
         )
         self.stream.flush()
+
+
+class CompileReporter:
+    """Only the compile messages (commands that predict or score)."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+
+    def compile_begin(self, what):
+        self.stream.write(f"compiling kernels for {what}, first use only\n")
+        self.stream.flush()
+
+    def compile_end(self, seconds):
+        self.stream.write(f"kernels compiled in {seconds:.2f} s\n")
+        self.stream.flush()
+
+    def init_begin(self, n_init):
+        pass
+
+    def iterations_begin(self):
+        pass
+
+    def iteration_end(self, n_iter, diff_ll, lower_bound):
+        pass
+
+    def init_end(self, lower_bound, converged):
+        pass

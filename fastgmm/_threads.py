@@ -72,17 +72,26 @@ def _single_threaded_blas():
 
 
 @contextmanager
-def threads(n_threads=None, *, limit_blas=False):
+def threads(n_threads=None, *, limit_blas=False, n_rows=None):
     """Run kernels with ``n_threads`` threads (None: all), restored on exit.
 
     Numba's thread count is local to the calling Python thread, so concurrent
     fits with different ``n_threads`` do not disturb each other.
+
+    n_rows : int, optional
+        The rows the kernels will read: with ``n_threads=None``, data of at
+        most ``_config.SERIAL_ROWS`` rows runs on the calling thread alone.
 
     limit_blas : bool
         Also hold BLAS to one thread (a fit's M-step runs small LAPACK calls
         between kernels; OpenBLAS's threads then spin-wait on the cores the
         next kernel needs, which made a pass on small d several times slower).
     """
+    if n_threads is None and n_rows is not None:
+        from ._config import SERIAL_ROWS
+
+        if n_rows <= SERIAL_ROWS:
+            n_threads = 1
     if limit_blas:
         with _single_threaded_blas(), threads(n_threads):
             yield

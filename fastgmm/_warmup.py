@@ -1,15 +1,123 @@
-"""Compile (or load from the disk cache) the kernels before they are needed."""
+"""Compile (or load from the disk cache) the kernels before they are needed.
+
+A kernel compiles at its first call in a process for its argument types.
+:func:`ensure_kernels` makes that first call itself, on a few rows, the first
+time a fit (or a prediction) needs a covariance type and dtype, so that the
+time is measured apart from the initialisation and a reporter can say that
+it is compiling; :func:`warmup` does it ahead of use.  The tiny calls go
+through the same source code as real data, so they compile exactly the
+signatures real data needs.
+"""
 
 import sys
+import threading
 import time
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from ._stats import COVARIANCE_TYPES
 
 DTYPES = (np.float64, np.float32)
+
+#: What runs kernels: "fit" (statistics of given responsibilities, and the
+#: E-step with statistics) and "score" (per-row outputs).
+JOBS = ("fit", "score")
+
+# A compilation announces itself once it has taken this long (loading from
+# the disk cache takes less).
+_ANNOUNCE_AFTER = 0.5
+
+_ready = set()  # (covariance_type, dtype name, job) run in this process
+_ready_lock = threading.Lock()
+
+
+def _tiny_parameters(covariance_type, n_components, n_features):
+    from ._mstep import GaussianParameters
+
+    shapes = {
+        "full": (n_components, n_features, n_features),
+        "tied": (n_features, n_features),
+        "diag": (n_components, n_features),
+        "spherical": (n_components,),
+    }
+    if covariance_type == "full":
+        chol = np.broadcast_to(np.eye(n_features), shapes["full"]).copy()
+    elif covariance_type == "tied":
+        chol = np.eye(n_features)
+    else:
+        chol = np.ones(shapes[covariance_type])
+    means = np.arange(n_components * n_features, dtype=np.float64).reshape(n_components, -1)
+    return GaussianParameters(np.full(n_components, 1.0 / n_components), means, None, chol)
+
+
+def compile_kernels(covariance_type, dtype, jobs=JOBS):
+    """Run every kernel of ``jobs`` once for (covariance type, dtype), on a
+    few rows: each compiles, or loads from the disk cache, if it has not yet
+    run in this process."""
+    from ._sources import ArraySource
+
+    dtype = np.dtype(dtype)
+    n_components, n_features = 2, 3
+    X = np.linspace(-1.0, 1.0, 16 * n_features).reshape(16, n_features).astype(dtype)
+    source = ArraySource(X)
+    params = _tiny_parameters(covariance_type, n_components, n_features)
+    if "fit" in jobs:
+        resp = np.full((X.shape[0], n_components), 1.0 / n_components)
+        source.accumulate_resp(lambda start, stop, rows: resp[start:stop], params.means,
+                               covariance_type)  # fmt: skip
+        source.accumulate(params, covariance_type)
+    if "score" in jobs:
+        n = X.shape[0]
+        source.score(
+            params,
+            covariance_type,
+            log_prob=np.empty((n, n_components), dtype=dtype),
+            lse=np.empty(n, dtype=dtype),
+            labels=np.empty(n, dtype=np.int64),
+            resp=np.empty((n, n_components), dtype=dtype),
+        )
+    with _ready_lock:
+        _ready.update((covariance_type, dtype.name, job) for job in jobs)
+
+
+def ensure_kernels(covariance_type, dtype, jobs=JOBS, reporter=None):
+    """Make sure the kernels of ``jobs`` have run in this process; seconds
+    spent (0.0 when they had).
+
+    When it takes longer than a moment (a compilation, not a cache load),
+    ``reporter.compile_begin("full/float64")`` is called while it runs and
+    ``reporter.compile_end(seconds)`` when it is done.
+    """
+    dtype = np.dtype(dtype)
+    missing = [job for job in jobs if (covariance_type, dtype.name, job) not in _ready]
+    if not missing:
+        return 0.0
+    state = {"announced": False, "done": False}
+    lock = threading.Lock()
+
+    def announce():
+        with lock:
+            if not state["done"]:
+                state["announced"] = True
+                reporter.compile_begin(f"{covariance_type}/{dtype.name}")
+
+    timer = None
+    if reporter is not None:
+        timer = threading.Timer(_ANNOUNCE_AFTER, announce)
+        timer.daemon = True
+        timer.start()
+    tic = time.perf_counter()
+    try:
+        compile_kernels(covariance_type, dtype, missing)
+    finally:
+        elapsed = time.perf_counter() - tic
+        if timer is not None:
+            timer.cancel()
+            with lock:
+                state["done"] = True
+    if state["announced"]:
+        reporter.compile_end(elapsed)
+    return elapsed
 
 
 def warmup(covariance_types=COVARIANCE_TYPES, dtypes=DTYPES, *, verbose=True, file=None):
@@ -18,9 +126,8 @@ def warmup(covariance_types=COVARIANCE_TYPES, dtypes=DTYPES, *, verbose=True, fi
     A first fit in a fresh process otherwise compiles them (seconds per
     covariance type and dtype); with the disk cache on, this also fills the
     cache, so a container image or a CI job that runs it once starts every
-    later process warm.  Each (type, dtype) runs a tiny fit, from given
-    responsibilities and from the E-step, and a prediction: every kernel that
-    a fit, ``predict``, ``predict_proba`` and ``score_samples`` call.
+    later process warm.  Each (type, dtype) runs every kernel that a fit,
+    ``predict``, ``predict_proba`` and ``score_samples`` call, on a few rows.
 
     On a Dask cluster, ``client.run(fastgmm.warmup)`` warms every worker.
 
@@ -37,13 +144,12 @@ def warmup(covariance_types=COVARIANCE_TYPES, dtypes=DTYPES, *, verbose=True, fi
     seconds : dict
         ``{(covariance_type, dtype name): seconds}``.
     """
-    from ._estimator import GaussianMixture
+    from . import _threads
 
     out = sys.stdout if file is None else file
     covariance_types = [covariance_types] if isinstance(covariance_types, str) else covariance_types
     dtypes = [dtypes] if isinstance(dtypes, (str, type, np.dtype)) else dtypes
-    rng = np.random.default_rng(0)
-    seconds = {}
+    checked = []
     for covariance_type in covariance_types:
         if covariance_type not in COVARIANCE_TYPES:
             raise ValueError(
@@ -53,21 +159,17 @@ def warmup(covariance_types=COVARIANCE_TYPES, dtypes=DTYPES, *, verbose=True, fi
             dtype = np.dtype(dtype)
             if dtype not in (np.float32, np.float64):
                 raise ValueError(f"dtype must be float32 or float64, got {dtype}.")
-            X = rng.normal(size=(64, 3)).astype(dtype)
+            checked.append((covariance_type, dtype))
+    seconds = {}
+    with _threads.threads(None, limit_blas=True):
+        for covariance_type, dtype in checked:
+            if verbose:
+                print(f"kernels for {covariance_type}/{dtype.name}: ", end="", file=out,
+                      flush=True)  # fmt: skip
             tic = time.perf_counter()
-            # init_params="random": the statistics of given responsibilities;
-            # then one E-step with statistics, and the scoring kernel
-            gm = GaussianMixture(
-                2, covariance_type=covariance_type, init_params="random", max_iter=1,
-                random_state=0,
-            )  # fmt: skip
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)  # one iteration
-                gm.fit(X)
-            gm.predict_proba(X)
+            compile_kernels(covariance_type, dtype)
             elapsed = time.perf_counter() - tic
             seconds[(covariance_type, dtype.name)] = elapsed
             if verbose:
-                print(f"kernels for {covariance_type}/{dtype.name}: {elapsed:.2f} s", file=out,
-                      flush=True)  # fmt: skip
+                print(f"{elapsed:.2f} s", file=out, flush=True)
     return seconds

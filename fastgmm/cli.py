@@ -288,6 +288,11 @@ def _fit(X, sample_weight=None, *, progress=False, **params):
     return model, any(issubclass(w.category, ConvergenceWarning) for w in caught)
 
 
+def _compile_note(model):
+    seconds = getattr(model, "compile_time_", 0.0)
+    return f"compile {seconds:.2f} s, " if seconds > 0 else ""
+
+
 def _criteria(model, X, w):
     """(BIC, AIC, mean log-likelihood) of a fitted model on X (weighted)."""
     from ._mstep import information_criteria
@@ -325,7 +330,8 @@ def cmd_fit(args):
     print(
         f"\n{'converged' if model.converged_ else 'did NOT converge'} after "
         f"{model.n_iter_} iterations (best of {args.n_init} init), {elapsed:.2f} s "
-        f"(init {model.init_time_:.2f} s, {np.median(model.iter_times_):.3f} s/iter)\n"
+        f"({_compile_note(model)}init {model.init_time_:.2f} s, "
+        f"{np.median(model.iter_times_):.3f} s/iter)\n"
         f"lower bound {model.lower_bound_:.6f} per sample, BIC {bic:.2f}"
     )
     if output:
@@ -406,42 +412,34 @@ def cmd_select(args):
     if max(ks) > X.shape[0]:
         raise CLIError(f"-k: {max(ks)} components for {X.shape[0]} samples")
 
+    from ._selection import select_mixture
+
     print(
         f"{'type':<10} {'k':>4} {'BIC':>16} {'AIC':>16} {'log-lik/sample':>15} "
         f"{'iters':>6} {'time s':>7}"
     )
-    rows = []
-    for t in types:
-        for k in ks:
-            tic = time.perf_counter()
-            model, warned = _fit(
-                X, w,
-                n_components=k, covariance_type=t, max_iter=args.max_iter, tol=args.tol,
-                random_state=args.seed, n_init=args.n_init, n_threads=args.threads,
-            )  # fmt: skip
-            bic, aic, ll = _criteria(model, X, w)
-            row = dict(
-                covariance_type=t,
-                n_components=k,
-                bic=bic,
-                aic=aic,
-                log_likelihood=ll,
-                n_iter=model.n_iter_,
-                time=time.perf_counter() - tic,
-                warned=warned,
-            )
-            rows.append(row)
-            print(
-                f"{t:<10} {k:>4} {row['bic']:>16.2f} {row['aic']:>16.2f} {ll:>15.6f} "
-                f"{model.n_iter_:>5}{'*' if warned else ' '} {row['time']:>7.2f}",
-                flush=True,
-            )
-    best = min(rows, key=lambda r: r[args.criterion])
+
+    def show(row):
+        print(
+            f"{row['covariance_type']:<10} {row['n_components']:>4} {row['bic']:>16.2f} "
+            f"{row['aic']:>16.2f} {row['log_likelihood']:>15.6f} "
+            f"{row['n_iter']:>5}{' ' if row['converged'] else '*'} {row['seconds']:>7.2f}",
+            flush=True,
+        )
+
+    selection = select_mixture(
+        X, ks, types,
+        criterion=args.criterion, sample_weight=w, callback=show,
+        max_iter=args.max_iter, tol=args.tol, random_state=args.seed, n_init=args.n_init,
+        n_threads=args.threads,
+    )  # fmt: skip
+    rows = selection.table
+    best = selection.best_row
     print(
         f"best by {args.criterion.upper()}: {best['n_components']} components, "
         f"covariance_type={best['covariance_type']!r}"
     )
-    if any(r["warned"] for r in rows):
+    if not all(r["converged"] for r in rows):
         print("(* did not converge within --max-iter)")
     if args.plot:
         from .plotting import plot_selection
@@ -509,6 +507,8 @@ def cmd_demo(args):
     print(f"converged:               {model.converged_} after {model.n_iter_} iterations")
     print(f"final log-likelihood:    {model.lower_bound_:.6f} per point")
     print(f"time per EM iteration:   {np.median(model.iter_times_):.3f} s (median)")
+    if model.compile_time_ > 0:
+        print(f"kernels compiled/loaded: {model.compile_time_:.2f} s (first use in a process)")
     print(f"initialisation:          {model.init_time_:.2f} s")
     print(f"whole fit:               {total:.2f} s")
     print(f"labels matching truth:   {agree:.1%} (best one-to-one matching)")
@@ -785,8 +785,12 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    from ._progress import CompileReporter, reporting
+
     try:
-        return args.func(args)
+        # every command says when it compiles kernels (first use only)
+        with reporting(lambda model: CompileReporter()):
+            return args.func(args)
     except CLIError as exc:
         print(f"fastgmm: error: {exc}", file=sys.stderr)
     except (ValueError, TypeError, ImportError, OSError) as exc:

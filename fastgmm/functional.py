@@ -74,7 +74,7 @@ def _score(X, weights, means, precisions_cholesky, covariance_type, n_threads, *
         "resp": (n_samples, n_components),
     }
     out = {name: np.empty(shapes[name], dtype=X.dtype) for name in outputs}
-    with _threads.threads(n_threads):
+    with _threads.threads(n_threads, n_rows=n_samples):
         ArraySource(X).score(params, covariance_type, **out)
     return out
 
@@ -144,7 +144,7 @@ def sufficient_statistics(
     X, params = _prepare(X, weights, means, precisions_cholesky, covariance_type)
     # the statistics are of the weights as given: no rescaling here
     sample_weight = check_sample_weight(sample_weight, X.shape[0], rescale=False)
-    with _threads.threads(n_threads):
+    with _threads.threads(n_threads, n_rows=X.shape[0]):
         return ArraySource(X, sample_weight).accumulate(params, covariance_type)
 
 

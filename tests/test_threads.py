@@ -78,3 +78,27 @@ def test_concurrent_fits_equal_sequential(data):
         labels = list(pool.map(lambda gm: gm.predict(X), sequential))
     for gm, lab in zip(sequential, labels):
         assert_array_equal(lab, gm.predict(X))
+
+
+def test_small_data_runs_on_the_calling_thread():
+    from fastgmm import _config, _threads
+
+    with _threads.threads(None, n_rows=_config.SERIAL_ROWS):
+        assert numba.get_num_threads() == 1
+    with _threads.threads(None, n_rows=_config.SERIAL_ROWS + 1):
+        assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
+    with _threads.threads(2, n_rows=10):  # asked for: kept
+        assert numba.get_num_threads() == min(2, numba.config.NUMBA_NUM_THREADS)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 threads")
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_small_data_path_gives_the_parallel_result(covariance_type):
+    # 2,000 rows (two blocks): serial by default, against two threads asked for
+    X = make_mixture(2000, 3, 3, seed=4)[0]
+    for dtype in (np.float64, np.float32):
+        params = dict(n_components=3, covariance_type=covariance_type, random_state=1)
+        serial = quiet_fit(X.astype(dtype), **params)
+        parallel = quiet_fit(X.astype(dtype), n_threads=2, **params)
+        assert_fits_bitwise_equal(serial, parallel)
+        assert_array_equal(serial.score_samples(X), parallel.score_samples(X))
