@@ -324,6 +324,124 @@ def whole_fit(seeds):
     )
 
 
+_COLD_CHILD = """
+import json, sys, time
+tic = time.perf_counter()
+import numpy as np
+import fastgmm
+imported = time.perf_counter() - tic
+X = np.random.default_rng(0).normal(size=(2000, 4)).astype(sys.argv[2])
+times = []
+for _ in range(2):
+    tic = time.perf_counter()
+    gm = fastgmm.GaussianMixture(3, covariance_type=sys.argv[1], random_state=0).fit(X)
+    fit = time.perf_counter() - tic
+    tic = time.perf_counter()
+    gm.predict(X)
+    times.append((fit, time.perf_counter() - tic, gm.compile_time_))
+print(json.dumps([imported, times]))
+"""
+
+
+def _child_times(covariance_type, dtype, cache_dir):
+    import json
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, FASTGMM_NUMBA_CACHE="1")
+    out = subprocess.run(
+        [sys.executable, "-c", _COLD_CHILD, covariance_type, dtype],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compile_times(covariance_types=("full", "diag"), dtypes=("float64", "float32")):
+    """Fresh processes: an empty disk cache, then the warm one."""
+    import tempfile
+
+    print(
+        "\ncompilation, a fresh process per line (2000 x 4 rows, 3 components): first fit and "
+        "first predict with an empty disk cache, then in a later process (cache warm); "
+        "'over warm' is that process's first fit minus its second"
+    )
+    print(
+        f"{'type/dtype':<16} {'cold fit s':>10} {'cold predict s':>14} {'cold total s':>12} "
+        f"{'warm fit s':>10} {'over warm s':>11} {'import s':>8}"
+    )
+    for covariance_type in covariance_types:
+        for dtype in dtypes:
+            with tempfile.TemporaryDirectory() as cache:
+                _, cold = _child_times(covariance_type, dtype, cache)
+                imported, warm = _child_times(covariance_type, dtype, cache)
+            (fit, predict, _), _ = cold
+            (warm_fit, _, _), (second_fit, _, _) = warm
+            print(
+                f"{covariance_type + '/' + dtype:<16} {fit:>10.2f} {predict:>14.2f} "
+                f"{fit + predict:>12.2f} {warm_fit:>10.3f} {warm_fit - second_fit:>11.3f} "
+                f"{imported:>8.2f}",
+                flush=True,
+            )
+
+
+def initialisation(seeds=range(3)):
+    """Default kmeans initialisation on 1M x 16, K=16, against one EM iteration."""
+    from fastgmm import GaussianMixture
+
+    X = mixture_data(1_000_000, 16, 16, "float64")
+    GaussianMixture(16, max_iter=2).fit(X[:5000])
+    init, per_iter = [], []
+    for seed in seeds:
+        gm = GaussianMixture(16, random_state=seed, max_iter=3, tol=0).fit(X)
+        init.append(gm.init_time_)
+        per_iter.append(np.median(gm.iter_times_))
+    print(
+        f"\ninitialisation, 1,000,000 x 16, 16 full, default kmeans, {len(init)} seeds: "
+        f"median {np.median(init):.3f} s = {np.median(init) / np.median(per_iter):.1f} EM "
+        f"iterations ({np.median(per_iter):.3f} s/it)"
+    )
+
+
+def small_data(sizes=(20, 200, 2000), repeats=31):
+    """Whole default fit() on small data, fastgmm time / scikit-learn's."""
+    from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+    from fastgmm import GaussianMixture
+
+    rng = np.random.default_rng(0)
+    print(
+        f"\nsmall data: whole default fit(), 3 features, 2 components, median of {repeats} "
+        "seeds; ratio = fastgmm time / scikit-learn's (below 1: fastgmm faster)"
+    )
+    print(f"{'type':<10} " + " ".join(f"{f'{n} rows':>20}" for n in sizes))
+    for covariance_type in ("full", "tied", "diag", "spherical"):
+        cells = []
+        for n in sizes:
+            X = np.concatenate([rng.normal(size=(n // 2, 3)), rng.normal(size=(n - n // 2, 3)) + 4])
+            GaussianMixture(2, covariance_type=covariance_type).fit(X)  # compiled
+            times = {}
+            for name, cls in (("ours", GaussianMixture), ("theirs", SkGaussianMixture)):
+                ts = []
+                for seed in range(repeats):
+                    tic = time.perf_counter()
+                    cls(2, covariance_type=covariance_type, random_state=seed).fit(X)
+                    ts.append(time.perf_counter() - tic)
+                times[name] = np.median(ts)
+            cells.append(
+                f"{times['ours'] * 1e3:5.1f}/{times['theirs'] * 1e3:5.1f} ms "
+                f"{times['ours'] / times['theirs']:4.2f}"
+            )
+        print(f"{covariance_type:<10} " + " ".join(f"{c:>20}" for c in cells), flush=True)
+
+
+def end_to_end():
+    """What a user waits for beyond the iterations."""
+    compile_times()
+    initialisation()
+    whole_fit(range(3))
+    small_data()
+
+
 def float32_accuracy(n_iter=10):
     """How far float32 fits land from the float64 fit of the same numbers."""
     from sklearn.mixture import GaussianMixture as SkGaussianMixture
@@ -394,9 +512,15 @@ def main(argv=None):
         help="also: float32 fits against the float64 fit of the same data",
     )
     parser.add_argument(
+        "--end-to-end",
+        action="store_true",
+        help="also: compile times (fresh processes), the initialisation, the whole default "
+        "fit() over 3 seeds, small-data fits against scikit-learn",
+    )
+    parser.add_argument(
         "--extras-only",
         action="store_true",
-        help="only the --threads / --whole-fit / --float32-accuracy sections",
+        help="only the --threads / --whole-fit / --float32-accuracy / --end-to-end sections",
     )
     parser.add_argument(
         "--target",
@@ -434,6 +558,8 @@ def main(argv=None):
         whole_fit(range(5))
     if args.float32_accuracy:
         float32_accuracy()
+    if args.end_to_end:
+        end_to_end()
     if args.target:
         import sys
 
