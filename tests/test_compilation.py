@@ -274,8 +274,8 @@ def test_read_only_install_caches_per_user(tmp_path):
         path_2, misses, hits, means_2 = fresh_process()
         assert (path_2, misses) == (path, 0)
         assert hits >= 1
-        # Not bitwise: the process that compiles runs the parallel loop's
-        # code as optimised on its own, later ones the copy linked into the
+        # Not bitwise: the process that compiles runs the helpers as
+        # optimised on their own, later ones the copies linked into the
         # cached kernel (see README, "Reproducibility").
         np.testing.assert_allclose(means_2, means, rtol=1e-12)
         assert not list(site.rglob("*.nbi"))
