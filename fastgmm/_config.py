@@ -28,12 +28,10 @@ BLOCK_ROWS = 1024
 TILE_ROWS = 256
 
 #: Blocks whose partial statistics live at the same time (one "wave").  The
-#: blocks of a wave are split among the threads, one kernel call per thread
-#: (so a wide wave pays for that dispatch once per many rows); the partial
-#: statistics are then added in block order.  The wave is made narrower when
-#: the statistics are large (see ``PARTIALS_BUDGET_BYTES``) or a wave of
-#: input would exceed ``CHUNK_BYTES``, never because of the threads.
-MAX_WAVE_BLOCKS = 1024
+#: kernels run the blocks of a wave in parallel; the partial statistics are
+#: then added in block order.  The wave is made narrower when the statistics
+#: are large (see ``PARTIALS_BUDGET_BYTES``), never because of the threads.
+MAX_WAVE_BLOCKS = 64
 
 #: Rows read per chunk, by default about this many bytes of input (a whole
 #: number of waves).  In-memory arrays are read in place (a chunk is a view);

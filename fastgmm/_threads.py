@@ -1,96 +1,36 @@
-"""Thread control: the kernels' threads and the BLAS thread pools.
+"""Thread control: Numba's thread count and the BLAS thread pools.
 
-The kernels are serial Numba functions that release the GIL (``nogil``); a
-pass runs them on several Python threads at once, each on its own range of
-blocks (:func:`run_parallel`).  Numba's parallel loops are not used: their
-lowering tripled the compile time of a kernel, their OpenMP threads spin
-after each launch (a fit right after scikit-learn's OpenMP k-means waited
-milliseconds for a core), and Numba's ``workqueue`` layer aborts on launches
-from two Python threads at once.
-
-Nothing here is compiled.  Numba is imported inside :func:`max_threads`
-only, so code that only loads a model or patches scikit-learn never imports
-it.
+Nothing here is compiled.  Numba is imported inside the functions, so code
+that only loads a model or patches scikit-learn never imports it.
 """
 
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from contextvars import ContextVar
 
 
 def max_threads():
-    """The most threads the kernels use in this process: Numba's thread count
-    (``NUMBA_NUM_THREADS``, by default the number of CPUs)."""
+    """The most threads the kernels can use in this process."""
     import numba
 
     return numba.config.NUMBA_NUM_THREADS
 
 
-# The thread count of the kernels run from this context (None: all).
-_current = ContextVar("fastgmm_threads", default=None)
+def threading_layer():
+    """The Numba threading layer in use, or None before the first launch."""
+    import numba
 
-
-def current_threads():
-    """The threads a pass started here may use."""
-    n = _current.get()
-    return max_threads() if n is None else n
-
-
-_pool = None
-_pool_lock = threading.Lock()
-
-
-def _forget_pool():
-    # A forked child has the parent's pool object but none of its threads:
-    # it makes its own at its first parallel pass.
-    global _pool, _pool_lock
-    _pool = None
-    _pool_lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
-
-
-def _shared_pool():
-    # One pool for the process, made at the first parallel pass; its workers
-    # sleep on a lock between passes (they never spin).
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(
-                max_workers=max(1, max_threads() - 1), thread_name_prefix="fastgmm"
-            )
-        return _pool
-
-
-def run_parallel(tasks):
-    """Run the callables ``tasks``, the last on this thread and the others
-    on the shared pool at the same time; return when all are done, raising
-    the first error.  Each task must touch only its own outputs.
-
-    (The calling thread takes the last task: given the first, it ran its
-    share of a pass 10-25% slower than the pool's thread ran the other, on
-    a 2-core machine, and every pass waited for it.)
-    """
-    if len(tasks) == 1:
-        tasks[0]()
-        return
-    futures = [_shared_pool().submit(task) for task in tasks[:-1]]
-    error = None
     try:
-        tasks[-1]()
-    except BaseException as exc:  # still wait for the others: they use our buffers
-        error = exc
-    for future in futures:
-        try:
-            future.result()
-        except BaseException as exc:
-            error = error or exc
-    if error is not None:
-        raise error
+        return numba.threading_layer()
+    except ValueError:
+        return None
+
+
+# The workqueue layer aborts the process when two Python threads launch
+# parallel kernels at once; tbb and omp do not.  Until the layer is known (it
+# is chosen at the first parallel launch), and whenever it is workqueue,
+# launches are serialised by this lock instead of crashing.
+_launch_lock = threading.RLock()
+_layer_is_threadsafe = False
 
 
 # BLAS is held to one thread while any fit runs, and given back its own
@@ -135,8 +75,8 @@ def _single_threaded_blas():
 def threads(n_threads=None, *, limit_blas=False, n_rows=None):
     """Run kernels with ``n_threads`` threads (None: all), restored on exit.
 
-    The count is local to the calling Python thread (a context variable), so
-    concurrent fits with different ``n_threads`` do not disturb each other.
+    Numba's thread count is local to the calling Python thread, so concurrent
+    fits with different ``n_threads`` do not disturb each other.
 
     n_rows : int, optional
         The rows the kernels will read: with ``n_threads=None``, data of at
@@ -156,8 +96,20 @@ def threads(n_threads=None, *, limit_blas=False, n_rows=None):
         with _single_threaded_blas(), threads(n_threads):
             yield
         return
-    token = _current.set(None if n_threads is None else max(1, min(int(n_threads), max_threads())))
+    import numba
+
+    global _layer_is_threadsafe
+    previous = numba.get_num_threads()
+    if n_threads is not None:
+        numba.set_num_threads(min(int(n_threads), max_threads()))
     try:
-        yield
+        if _layer_is_threadsafe:
+            yield
+        else:
+            with _launch_lock:
+                yield
+                layer = threading_layer()
+                if layer is not None:
+                    _layer_is_threadsafe = layer in ("tbb", "omp")
     finally:
-        _current.reset(token)
+        numba.set_num_threads(previous)

@@ -55,7 +55,7 @@ try:  # the driver itself, past the face
         TILE_ROWS, *_kernels._no_partials("diag", 3, 3), np.empty((0, 3)), short,
         np.empty(0, dtype=np.int64), np.empty((0, 3)),
     )  # fmt: skip
-except Exception as exc:
+except Exception as exc:  # a parallel kernel wraps it in a SystemError
     causes = [exc, exc.__cause__, exc.__context__]
     if any(isinstance(c, IndexError) and "out of bounds" in str(c) for c in causes):
         print("canary raised IndexError")

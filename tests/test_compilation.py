@@ -274,7 +274,7 @@ def test_read_only_install_caches_per_user(tmp_path):
         path_2, misses, hits, means_2 = fresh_process()
         assert (path_2, misses) == (path, 0)
         assert hits >= 1
-        # Not bitwise: the process that compiles runs the helpers as
+        # Not bitwise: the process that compiles runs parts of the kernel as
         # optimised on their own, later ones the copies linked into the
         # cached kernel (see README, "Reproducibility").
         np.testing.assert_allclose(means_2, means, rtol=1e-12)

@@ -1,7 +1,7 @@
 """The kernels' face: the only way into the Numba code.
 
-Arrays and scalars in, arrays out.  One driver per covariance family
-(``RUN``), over blocks of rows, with three modes:
+Arrays and scalars in, arrays out.  One parallel driver per covariance
+family (``RUN``), over blocks of rows, with three modes:
 
 * ``accumulate``: one fused pass of the E-step and the sufficient statistics.
   Block ``b`` of ``block_rows`` rows writes its partial statistics into
@@ -24,7 +24,7 @@ below it:
                  responsibilities; per-row outputs
     _blocks.py   the 4 x 4 feature blocks of full and tied (register sums)
     full.py      full covariances         } log-probabilities and statistics
-    tied.py      one tied covariance      } of a tile, and the block
+    tied.py      one tied covariance      } of a tile, and the parallel
     diag.py      diag and spherical       } driver of each family
     _cache.py    the disk-cache guard (see there)
 
@@ -56,23 +56,19 @@ Precision follows the input: distances and moment products in its dtype
 ``N_k`` and every tile's moment sums added in float64.
 """
 
-import functools
 import math
 import pathlib
 
 import numpy as np
 
-from .. import _threads
 from .._mstep import log_det_cholesky
 from .._stats import scatter_shape
 from .._validation import check_mixture_parameters
 from . import _cache, diag, full, tied
 
-# One driver per covariance family: E-step with statistics, given
+# One parallel driver per covariance family: E-step with statistics, given
 # responsibilities, and per-row scores are its three modes, so a fit and the
-# predictions after it compile one large kernel per (type, dtype).  Drivers
-# are serial and release the GIL: _launch runs one per range of blocks, on
-# as many Python threads at once.
+# predictions after it compile one large kernel per (type, dtype).
 RUN = {
     "full": full._run_full,
     "tied": tied._run_tied,
@@ -194,15 +190,11 @@ def _no_partials(covariance_type, n_components, n_features):
     )
 
 
-def _launch(covariance_type, rows, weights, resp, params, block_rows, tile, partials, outputs):
-    """Run the type's driver over ``rows``: its blocks split into as many
-    contiguous ranges as there are threads, one driver call per range, at
-    the same time.  Each call writes only its own blocks' partial statistics
-    and its own rows' outputs, so the result is that of one call."""
-    kernel = RUN[covariance_type]
+def _run(covariance_type, rows, weights, resp, params, block_rows, tile, partials, outputs):
+    """The type's driver over ``rows``, after checking that it will index
+    the per-block and per-row arrays within their ends."""
     n_rows = rows.shape[0]
     n_blocks = -(-n_rows // block_rows)
-    # the kernels index these by block and by row: never past their ends
     if any(0 < a.shape[0] < n_blocks for a in partials) or any(
         0 < a.shape[0] != n_rows for a in (weights, resp, *outputs)
     ):
@@ -211,32 +203,13 @@ def _launch(covariance_type, rows, weights, resp, params, block_rows, tile, part
             f"{[a.shape[0] for a in partials]} blocks and per-row arrays of "
             f"{[a.shape[0] for a in (weights, resp, *outputs)]} rows."
         )
-    n_parts = max(1, min(_threads.current_threads(), n_blocks))
-    bounds = [n_blocks * i // n_parts for i in range(n_parts + 1)]
-
-    def run(b0, b1):
-        r0, r1 = b0 * block_rows, min(b1 * block_rows, n_rows)
-
-        def per_row(a):
-            return a[r0:r1] if a.shape[0] else a
-
-        def per_block(a):
-            return a[b0:b1] if a.shape[0] else a
-
-        kernel(
-            rows[r0:r1], per_row(weights), per_row(resp), *params, block_rows, tile,
-            *[per_block(a) for a in partials], *[per_row(a) for a in outputs],
-        )  # fmt: skip
-
-    _threads.run_parallel(
-        [functools.partial(run, bounds[i], bounds[i + 1]) for i in range(n_parts)]
-    )
+    RUN[covariance_type](rows, weights, resp, *params, block_rows, tile, *partials, *outputs)
 
 
 def accumulate(covariance_type, rows, sample_weight, args, block_rows, tile, partials):
     """E-step and statistics of ``rows`` into ``partials`` (part_nk,
     part_sums, part_scatter, part_ll), one slot per block."""
-    _launch(
+    _run(
         covariance_type, read_only(rows), _weights(sample_weight), _NO_RESP, _read_only(args),
         block_rows, tile, partials, _no_outputs(rows.dtype, args[-1].shape[0]),
     )  # fmt: skip
@@ -245,7 +218,7 @@ def accumulate(covariance_type, rows, sample_weight, args, block_rows, tile, par
 def score(covariance_type, rows, args, block_rows, tile, log_prob, lse, labels, resp):
     """Per-row outputs of ``rows``: (0, K) or (0,) arrays for those not wanted."""
     n_components = args[-1].shape[0]
-    _launch(
+    _run(
         covariance_type, read_only(rows), _NO_WEIGHTS, _NO_RESP, _read_only(args), block_rows,
         tile, _no_partials(covariance_type, n_components, rows.shape[1]),
         (log_prob, lse, labels, resp),
@@ -292,7 +265,7 @@ def accumulate_resp(covariance_type, rows, sample_weight, resp, shifts, block_ro
             f"resp must have shape {(rows.shape[0], n_components)} and shifts "
             f"{(n_components, rows.shape[1])}, got {resp.shape} and {shifts.shape}."
         )
-    _launch(
+    _run(
         covariance_type, read_only(rows), _weights(sample_weight), resp,
         _read_only(_resp_args(shifts, rows.dtype, covariance_type)), block_rows, tile, partials,
         _no_outputs(rows.dtype, n_components),

@@ -15,9 +15,10 @@ from .._config import NUMBA_CACHE
 _FASTMATH = {"reassoc", "contract", "nsz"}
 
 
-# Every kernel is serial and releases the GIL: a pass runs a driver on
-# several Python threads at once, each on its own blocks (_threads).
 _SERIAL = dict(cache=NUMBA_CACHE, nogil=True, fastmath=_FASTMATH)
+
+
+_PARALLEL = dict(cache=NUMBA_CACHE, nogil=True, fastmath=_FASTMATH, parallel=True)
 
 
 # exp() of anything below this is treated as exactly 0.  e^-600 ~ 3e-261 is

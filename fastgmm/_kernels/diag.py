@@ -1,10 +1,10 @@
 """Diagonal and spherical covariances: O(d) per point and component."""
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ._tiles import _given_tile, _load_tile, _scaled_row, _tile_responsibilities, _write_tile
-from ._vector import _SERIAL, _zero_of
+from ._vector import _PARALLEL, _SERIAL, _zero_of
 
 
 @njit(**_SERIAL)
@@ -59,7 +59,7 @@ def _store(nk, sums, scatter, ll, b, part_nk, part_sums, part_scatter, part_ll):
     part_ll[b] = ll
 
 
-@njit(**_SERIAL)
+@njit(**_PARALLEL)
 def _run_diag(
     X, sample_weight, resp, means, prec_chol, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,
@@ -71,23 +71,18 @@ def _run_diag(
     scoring = part_nk.shape[0] == 0
     given = resp.shape[0] > 0
     n_stats = 0 if scoring else n_components
-    # scratch and accumulators, allocated once per call (a block's
-    # allocations made the main thread's heap grow and shrink each block)
-    xt = np.empty((n_features, tile), X.dtype)
-    wt = np.empty(tile)
-    sq = np.empty(tile, X.dtype)
-    rt = np.empty(tile, X.dtype)
-    lse = np.empty(tile)
-    bits = np.empty(2 * tile, dtype=np.int64)
-    total = np.empty(tile)
-    logp = np.empty((n_components, tile))
-    nk = np.zeros(n_stats)
-    sums = np.zeros((n_stats, n_features))
-    scatter = np.zeros((n_stats, part_scatter.shape[2]))
-    for b in range(n_blocks):
-        nk[:] = 0.0
-        sums[:] = 0.0
-        scatter[:] = 0.0
+    for b in prange(n_blocks):
+        xt = np.empty((n_features, tile), X.dtype)
+        wt = np.empty(tile)
+        sq = np.empty(tile, X.dtype)
+        rt = np.empty(tile, X.dtype)
+        lse = np.empty(tile)
+        bits = np.empty(2 * tile, dtype=np.int64)
+        total = np.empty(tile)
+        logp = np.empty((n_components, tile))
+        nk = np.zeros(n_stats)
+        sums = np.zeros((n_stats, n_features))
+        scatter = np.zeros((n_stats, part_scatter.shape[2]))
         ll = 0.0
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):
@@ -149,7 +144,7 @@ def _tile_stats_spherical(xt, r, scale, shifts, nk, sums, scatter, rt):
         scatter[k, 0] += s2
 
 
-@njit(**_SERIAL)
+@njit(**_PARALLEL)
 def _run_spherical(
     X, sample_weight, resp, means, prec_chol, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,
@@ -161,23 +156,18 @@ def _run_spherical(
     scoring = part_nk.shape[0] == 0
     given = resp.shape[0] > 0
     n_stats = 0 if scoring else n_components
-    # scratch and accumulators, allocated once per call (a block's
-    # allocations made the main thread's heap grow and shrink each block)
-    xt = np.empty((n_features, tile), X.dtype)
-    wt = np.empty(tile)
-    sq = np.empty(tile, X.dtype)
-    rt = np.empty(tile, X.dtype)
-    lse = np.empty(tile)
-    bits = np.empty(2 * tile, dtype=np.int64)
-    total = np.empty(tile)
-    logp = np.empty((n_components, tile))
-    nk = np.zeros(n_stats)
-    sums = np.zeros((n_stats, n_features))
-    scatter = np.zeros((n_stats, part_scatter.shape[2]))
-    for b in range(n_blocks):
-        nk[:] = 0.0
-        sums[:] = 0.0
-        scatter[:] = 0.0
+    for b in prange(n_blocks):
+        xt = np.empty((n_features, tile), X.dtype)
+        wt = np.empty(tile)
+        sq = np.empty(tile, X.dtype)
+        rt = np.empty(tile, X.dtype)
+        lse = np.empty(tile)
+        bits = np.empty(2 * tile, dtype=np.int64)
+        total = np.empty(tile)
+        logp = np.empty((n_components, tile))
+        nk = np.zeros(n_stats)
+        sums = np.zeros((n_stats, n_features))
+        scatter = np.zeros((n_stats, part_scatter.shape[2]))
         ll = 0.0
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):

@@ -1,12 +1,12 @@
 """Full covariances: log-probabilities and statistics of a tile, and the
-driver (over blocks of rows) that fits (accumulates) and scores."""
+parallel driver that fits (accumulates) and scores."""
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ._blocks import _add_scatter, _log_prob_small, _mahalanobis_sq, _pack
 from ._tiles import _given_tile, _load_tile, _scaled_row, _tile_responsibilities, _write_tile
-from ._vector import _SERIAL
+from ._vector import _PARALLEL, _SERIAL
 
 
 @njit(**_SERIAL)
@@ -32,7 +32,7 @@ def _tile_stats_full(xt, r, scale, shifts, nk4, sums4, full, rt):
         _add_scatter(xt, rt, shifts[k], sums4[k], full[k])
 
 
-@njit(**_SERIAL)
+@njit(**_PARALLEL)
 def _run_full(
     X, sample_weight, resp, means, lower, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,
@@ -46,24 +46,19 @@ def _run_full(
     scoring = part_nk.shape[0] == 0
     given = resp.shape[0] > 0
     n_stats = 0 if scoring else n_components
-    # scratch and accumulators, allocated once per call (a block's
-    # allocations made the main thread's heap grow and shrink each block)
-    xt = np.zeros((d4, tile), X.dtype)
-    wt = np.empty(tile)
-    ybuf = np.empty((4, tile), X.dtype)
-    sq = np.empty(tile, X.dtype)
-    rt = np.empty(tile, X.dtype)
-    lse = np.empty(tile)
-    total = np.empty(tile)
-    bits = np.empty(2 * tile, dtype=np.int64)
-    logp = np.empty((n_components, tile))
-    nk4 = np.zeros(n_stats)
-    sums4 = np.zeros((n_stats, d4))
-    full = np.zeros((n_stats, d4, d4))
-    for b in range(n_blocks):
-        nk4[:] = 0.0
-        sums4[:] = 0.0
-        full[:] = 0.0
+    for b in prange(n_blocks):
+        xt = np.zeros((d4, tile), X.dtype)
+        wt = np.empty(tile)
+        ybuf = np.empty((4, tile), X.dtype)
+        sq = np.empty(tile, X.dtype)
+        rt = np.empty(tile, X.dtype)
+        lse = np.empty(tile)
+        total = np.empty(tile)
+        bits = np.empty(2 * tile, dtype=np.int64)
+        logp = np.empty((n_components, tile))
+        nk4 = np.zeros(n_stats)
+        sums4 = np.zeros((n_stats, d4))
+        full = np.zeros((n_stats, d4, d4))
         ll = 0.0
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):

@@ -2,11 +2,11 @@
 precomputed ``L^T mu_k`` per component."""
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ._blocks import _add_scatter, _add_sums, _lower_rows, _pack
 from ._tiles import _given_tile, _load_tile, _scaled_row, _tile_responsibilities, _write_tile
-from ._vector import _SERIAL
+from ._vector import _PARALLEL, _SERIAL
 
 
 @njit(**_SERIAL)
@@ -46,7 +46,7 @@ def _tile_stats_tied(xt, r, scale, wt, center, nk4, sums4, full, spare, rt):
     _add_scatter(xt, rt, center, spare, full[0])
 
 
-@njit(**_SERIAL)
+@njit(**_PARALLEL)
 def _run_tied(
     X, sample_weight, resp, center, lower, lower_means, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,
@@ -58,26 +58,20 @@ def _run_tied(
     scoring = part_nk.shape[0] == 0
     given = resp.shape[0] > 0
     n_stats = 0 if scoring else n_components
-    # scratch and accumulators, allocated once per call (a block's
-    # allocations made the main thread's heap grow and shrink each block)
-    xt = np.zeros((d4, tile), X.dtype)
-    wt = np.empty(tile)
-    y = np.empty((d4, tile), X.dtype)
-    sq = np.empty(tile, X.dtype)
-    rt = np.empty(tile, X.dtype)
-    lse = np.empty(tile)
-    bits = np.empty(2 * tile, dtype=np.int64)
-    total = np.empty(tile)
-    logp = np.empty((n_components, tile))
-    nk4 = np.zeros(n_stats)
-    sums4 = np.zeros((n_stats, d4))
-    full = np.zeros((min(n_stats, 1), d4, d4))
-    spare = np.zeros(d4)
-    for b in range(n_blocks):
-        nk4[:] = 0.0
-        sums4[:] = 0.0
-        full[:] = 0.0
-        spare[:] = 0.0
+    for b in prange(n_blocks):
+        xt = np.zeros((d4, tile), X.dtype)
+        wt = np.empty(tile)
+        y = np.empty((d4, tile), X.dtype)
+        sq = np.empty(tile, X.dtype)
+        rt = np.empty(tile, X.dtype)
+        lse = np.empty(tile)
+        bits = np.empty(2 * tile, dtype=np.int64)
+        total = np.empty(tile)
+        logp = np.empty((n_components, tile))
+        nk4 = np.zeros(n_stats)
+        sums4 = np.zeros((n_stats, d4))
+        full = np.zeros((min(n_stats, 1), d4, d4))
+        spare = np.zeros(d4)
         ll = 0.0
         stop = min((b + 1) * block_rows, n_samples)
         for start in range(b * block_rows, stop, tile):

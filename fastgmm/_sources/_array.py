@@ -15,18 +15,14 @@ from .. import _config, _kernels
 from .._stats import SufficientStatistics, scatter_shape
 
 
-def wave_blocks(covariance_type, n_components, n_features, itemsize=8):
-    """Blocks per wave: as many as the partials budget allows and as fit in
-    about ``CHUNK_BYTES`` of input, at most ``MAX_WAVE_BLOCKS``.
+def wave_blocks(covariance_type, n_components, n_features):
+    """Blocks per wave: as many as the partials budget allows, at most 64.
 
-    Depends on the problem's shape and dtype only, never on the thread count.
-    A wave is one call per thread: the larger, the less its dispatch costs.
+    Depends on the problem's shape only, never on the thread count.
     """
     n_scatter = math.prod(scatter_shape(covariance_type, n_components, n_features))
     per_block = 8 * (n_components * (1 + n_features) + n_scatter + 1)
-    by_budget = _config.PARTIALS_BUDGET_BYTES // per_block
-    by_input = _config.CHUNK_BYTES // (_config.BLOCK_ROWS * n_features * itemsize)
-    blocks = int(min(_config.MAX_WAVE_BLOCKS, max(1, min(by_budget, by_input))))
+    blocks = int(min(_config.MAX_WAVE_BLOCKS, max(1, _config.PARTIALS_BUDGET_BYTES // per_block)))
     # An even number splits evenly over 2 (and 4, ...) threads: 15 blocks on
     # 2 threads would leave one idle for a fifteenth of every wave.
     return blocks - blocks % 2 if blocks > 1 else blocks
@@ -188,7 +184,7 @@ class ArraySource:
         key = (covariance_type, n_components)
         if key not in self._buffers:
             n_features = self.n_features
-            n_blocks = wave_blocks(covariance_type, n_components, n_features, self.dtype.itemsize)
+            n_blocks = wave_blocks(covariance_type, n_components, n_features)
             self._buffers[key] = (
                 np.empty((n_blocks, n_components)),
                 np.empty((n_blocks, n_components, n_features)),
@@ -301,11 +297,7 @@ class ArraySource:
         empty_2d = np.empty((0, n_components), dtype=self.dtype)
         empty_1d = np.empty(0, dtype=self.dtype)
         no_labels = np.empty(0, dtype=np.int64)
-        row_bytes = self.n_features * self.dtype.itemsize
-        wave = min(
-            _config.MAX_WAVE_BLOCKS, max(1, _config.CHUNK_BYTES // (_config.BLOCK_ROWS * row_bytes))
-        )
-        rows = self._rows_per_chunk(wave * _config.BLOCK_ROWS)
+        rows = self._rows_per_chunk(_config.MAX_WAVE_BLOCKS * _config.BLOCK_ROWS)
         for start, stop, chunk in self.chunks(rows):
             _kernels.score(
                 covariance_type,
