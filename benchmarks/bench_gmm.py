@@ -121,3 +121,78 @@ class FreshProcess:
             )
 
     track_first_fit_no_cache_seconds.unit = "seconds"
+
+
+class SmallData:
+    """A whole default fit() on small data (the fixed costs of a fit)."""
+
+    params = (COVARIANCE_TYPES, [20, 200, 2000])
+    param_names = ["covariance_type", "n_samples"]
+
+    def setup(self, covariance_type, n_samples):
+        import numpy as np
+
+        from fastgmm import GaussianMixture
+
+        rng = np.random.default_rng(0)
+        half = n_samples // 2
+        self.X = np.concatenate(
+            [rng.normal(size=(half, 3)), rng.normal(size=(n_samples - half, 3)) + 4]
+        )
+        self.model = GaussianMixture(2, covariance_type=covariance_type, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.model.fit(self.X)  # compiled
+
+    def time_default_fit(self, *params):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.model.fit(self.X)
+
+
+class Initialisation:
+    """The default kmeans start beyond 2**17 rows (k-means on a sample,
+    then every row to its nearest centre), on 1,000,000 x 16, K=16."""
+
+    timeout = 600
+    number = 1
+    repeat = 3
+
+    def setup(self):
+        from fastgmm import GaussianMixture
+
+        self.X = mixture_data(1_000_000, 16, 16, "float64")
+        self.model = GaussianMixture(16, max_iter=0, random_state=0)
+        self.model.fit(self.X[:5000])  # compiled
+
+    def time_initialisation(self):
+        self.model.fit(self.X)  # max_iter=0: the start only
+
+
+_FIRST_PREDICT = """
+import time, warnings
+import numpy as np
+warnings.simplefilter("ignore")
+from fastgmm import GaussianMixture
+X = np.random.default_rng(0).normal(size=(20000, 8))
+gm = GaussianMixture(4, max_iter=3, tol=0, random_state=0).fit(X)
+tic = time.perf_counter()
+gm.predict(X)
+print(time.perf_counter() - tic)
+"""
+
+
+class FirstPredict:
+    """The first predict after a first fit, empty cache: nothing compiles."""
+
+    timeout = 600
+    number = 1
+    repeat = 3
+
+    def track_first_predict_no_cache_seconds(self):
+        with tempfile.TemporaryDirectory() as cache:
+            return _fresh_process(
+                _FIRST_PREDICT, {"NUMBA_CACHE_DIR": cache, "FASTGMM_NUMBA_CACHE": "0"}
+            )
+
+    track_first_predict_no_cache_seconds.unit = "seconds"
