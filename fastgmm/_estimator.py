@@ -34,12 +34,12 @@ from ._validation import (
 from ._warmup import ensure_kernels
 
 
-def _ensure_kernels(source, covariance_type, job, reporter):
+def _ensure_kernels(source, covariance_type, reporter):
     """Compile the kernels ``source`` will run on first use, timed apart and
     announced (a Dask source runs its kernels on the workers: nothing here)."""
     if not isinstance(source, ArraySource):
         return 0.0
-    return ensure_kernels(covariance_type, source.dtype, (job,), reporter)
+    return ensure_kernels(covariance_type, source.dtype, reporter)
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -364,7 +364,7 @@ default='kmeans'
 
         reporter = make_reporter(self)
         with _threads.threads(self.n_threads, limit_blas=True, n_rows=n_samples):
-            compile_time = _ensure_kernels(source, self.covariance_type, "fit", reporter)
+            compile_time = _ensure_kernels(source, self.covariance_type, reporter)
             result = fit_mixture(
                 source,
                 settings,
@@ -450,7 +450,7 @@ default='kmeans'
         state = getattr(self, "_stream", None)
 
         with _threads.threads(self.n_threads, limit_blas=True, n_rows=n_samples):
-            _ensure_kernels(source, self.covariance_type, "fit", make_reporter(self))
+            _ensure_kernels(source, self.covariance_type, make_reporter(self))
             if first:
                 params = initialize(source, settings, check_random_state(self.random_state))
             else:
@@ -553,7 +553,7 @@ default='kmeans'
             if flag
         }
         with _threads.threads(self.n_threads, n_rows=n_samples):
-            _ensure_kernels(source, self.covariance_type, "score", make_reporter(self))
+            _ensure_kernels(source, self.covariance_type, make_reporter(self))
             source.score(params, self.covariance_type, **out)
         return out
 

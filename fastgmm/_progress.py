@@ -84,7 +84,34 @@ class VerboseReporter:
             )
 
 
-class ProgressReporter:
+class CompileReporter:
+    """Only the compile messages (commands that predict or score)."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+
+    def compile_begin(self, what):
+        self.stream.write(f"compiling kernels for {what}, first use only\n")
+        self.stream.flush()
+
+    def compile_end(self, seconds):
+        self.stream.write(f"kernels compiled in {seconds:.2f} s\n")
+        self.stream.flush()
+
+    def init_begin(self, n_init):
+        pass
+
+    def iterations_begin(self):
+        pass
+
+    def iteration_end(self, n_iter, diff_ll, lower_bound):
+        pass
+
+    def init_end(self, lower_bound, converged):
+        pass
+
+
+class ProgressReporter(CompileReporter):
     """One line per EM iteration: rewritten in place on a terminal (cut to
     its width, the rest of the old line cleared), one line each otherwise."""
 
@@ -93,12 +120,6 @@ class ProgressReporter:
         self.tty = self.stream.isatty()
         self.n_init = n_init
         self.shown = 0  # characters of the line on screen
-
-    def compile_begin(self, what):
-        CompileReporter.compile_begin(self, what)
-
-    def compile_end(self, seconds):
-        CompileReporter.compile_end(self, seconds)
 
     def init_begin(self, n_init):
         self.init = n_init
@@ -139,30 +160,3 @@ class ProgressReporter:
             f"{time.perf_counter() - self.tic:.2f} s, lower bound {lower_bound:.6f}\n"
         )
         self.stream.flush()
-
-
-class CompileReporter:
-    """Only the compile messages (commands that predict or score)."""
-
-    def __init__(self, stream=None):
-        self.stream = stream or sys.stdout
-
-    def compile_begin(self, what):
-        self.stream.write(f"compiling kernels for {what}, first use only\n")
-        self.stream.flush()
-
-    def compile_end(self, seconds):
-        self.stream.write(f"kernels compiled in {seconds:.2f} s\n")
-        self.stream.flush()
-
-    def init_begin(self, n_init):
-        pass
-
-    def iterations_begin(self):
-        pass
-
-    def iteration_end(self, n_iter, diff_ll, lower_bound):
-        pass
-
-    def init_end(self, lower_bound, converged):
-        pass

@@ -19,78 +19,52 @@ from ._stats import COVARIANCE_TYPES
 
 DTYPES = (np.float64, np.float32)
 
-#: What runs kernels: "fit" (statistics of given responsibilities, and the
-#: E-step with statistics) and "score" (per-row outputs).
-JOBS = ("fit", "score")
-
 # A compilation announces itself once it has taken this long (loading from
 # the disk cache takes less).
 _ANNOUNCE_AFTER = 0.5
 
-_ready = set()  # (covariance_type, dtype name, job) run in this process
+_ready = set()  # (covariance_type, dtype name) whose kernel has run here
 _ready_lock = threading.Lock()
 
 
 def _tiny_parameters(covariance_type, n_components, n_features):
     from ._mstep import GaussianParameters
 
-    shapes = {
-        "full": (n_components, n_features, n_features),
-        "tied": (n_features, n_features),
-        "diag": (n_components, n_features),
-        "spherical": (n_components,),
-    }
-    if covariance_type == "full":
-        chol = np.broadcast_to(np.eye(n_features), shapes["full"]).copy()
-    elif covariance_type == "tied":
-        chol = np.eye(n_features)
-    else:
-        chol = np.ones(shapes[covariance_type])
+    eye = np.eye(n_features)
+    chol = {
+        "full": np.stack([eye] * n_components),
+        "tied": eye,
+        "diag": np.ones((n_components, n_features)),
+        "spherical": np.ones(n_components),
+    }[covariance_type]
     means = np.arange(n_components * n_features, dtype=np.float64).reshape(n_components, -1)
     return GaussianParameters(np.full(n_components, 1.0 / n_components), means, None, chol)
 
 
-def compile_kernels(covariance_type, dtype, jobs=JOBS):
-    """Run every kernel of ``jobs`` once for (covariance type, dtype), on a
-    few rows: each compiles, or loads from the disk cache, if it has not yet
-    run in this process."""
+def compile_kernels(covariance_type, dtype):
+    """Run the kernel of (covariance type, dtype) once, on a few rows: it
+    compiles, or loads from the disk cache, if it has not yet run in this
+    process.  Its three modes (E-step, given responsibilities, scores) are
+    one compiled signature, so one call serves a fit and every prediction."""
     from ._sources import ArraySource
 
     dtype = np.dtype(dtype)
-    n_components, n_features = 2, 3
-    X = np.linspace(-1.0, 1.0, 16 * n_features).reshape(16, n_features).astype(dtype)
-    source = ArraySource(X)
-    params = _tiny_parameters(covariance_type, n_components, n_features)
-    if "fit" in jobs:
-        resp = np.full((X.shape[0], n_components), 1.0 / n_components)
-        source.accumulate_resp(lambda start, stop, rows: resp[start:stop], params.means,
-                               covariance_type)  # fmt: skip
-        source.accumulate(params, covariance_type)
-    if "score" in jobs:
-        n = X.shape[0]
-        source.score(
-            params,
-            covariance_type,
-            log_prob=np.empty((n, n_components), dtype=dtype),
-            lse=np.empty(n, dtype=dtype),
-            labels=np.empty(n, dtype=np.int64),
-            resp=np.empty((n, n_components), dtype=dtype),
-        )
+    X = np.linspace(-1.0, 1.0, 48).reshape(16, 3).astype(dtype)
+    ArraySource(X).accumulate(_tiny_parameters(covariance_type, 2, 3), covariance_type)
     with _ready_lock:
-        _ready.update((covariance_type, dtype.name, job) for job in jobs)
+        _ready.add((covariance_type, dtype.name))
 
 
-def ensure_kernels(covariance_type, dtype, jobs=JOBS, reporter=None):
-    """Make sure the kernels of ``jobs`` have run in this process; seconds
-    spent (0.0 when they had).
+def ensure_kernels(covariance_type, dtype, reporter=None):
+    """Make sure the kernel of (covariance type, dtype) has run in this
+    process; seconds spent (0.0 when it had).
 
     When it takes longer than a moment (a compilation, not a cache load),
     ``reporter.compile_begin("full/float64")`` is called while it runs and
     ``reporter.compile_end(seconds)`` when it is done.
     """
     dtype = np.dtype(dtype)
-    missing = [job for job in jobs if (covariance_type, dtype.name, job) not in _ready]
-    if not missing:
+    if (covariance_type, dtype.name) in _ready:
         return 0.0
     state = {"announced": False, "done": False}
     lock = threading.Lock()
@@ -108,7 +82,7 @@ def ensure_kernels(covariance_type, dtype, jobs=JOBS, reporter=None):
         timer.start()
     tic = time.perf_counter()
     try:
-        compile_kernels(covariance_type, dtype, missing)
+        compile_kernels(covariance_type, dtype)
     finally:
         elapsed = time.perf_counter() - tic
         if timer is not None:
@@ -126,8 +100,9 @@ def warmup(covariance_types=COVARIANCE_TYPES, dtypes=DTYPES, *, verbose=True, fi
     A first fit in a fresh process otherwise compiles them (seconds per
     covariance type and dtype); with the disk cache on, this also fills the
     cache, so a container image or a CI job that runs it once starts every
-    later process warm.  Each (type, dtype) runs every kernel that a fit,
-    ``predict``, ``predict_proba`` and ``score_samples`` call, on a few rows.
+    later process warm.  Each (type, dtype) runs, on a few rows, the one
+    kernel that a fit, ``predict``, ``predict_proba`` and ``score_samples``
+    share.
 
     On a Dask cluster, ``client.run(fastgmm.warmup)`` warms every worker.
 

@@ -139,20 +139,20 @@ def test_a_slow_first_use_is_announced_once(monkeypatch):
 
     compiled = []
 
-    def slow(covariance_type, dtype, jobs):
+    def slow(covariance_type, dtype):
         time.sleep(_warmup._ANNOUNCE_AFTER + 0.5)
-        compiled.append((covariance_type, np.dtype(dtype).name, tuple(jobs)))
-        _warmup._ready.update((covariance_type, np.dtype(dtype).name, j) for j in jobs)
+        compiled.append((covariance_type, np.dtype(dtype).name))
+        _warmup._ready.add((covariance_type, np.dtype(dtype).name))
 
     monkeypatch.setattr(_warmup, "_ready", set())
     monkeypatch.setattr(_warmup, "compile_kernels", slow)
     reporter = _Recorder()
-    seconds = _warmup.ensure_kernels("tied", np.float32, ("fit",), reporter)
-    assert compiled == [("tied", "float32", ("fit",))]
+    seconds = _warmup.ensure_kernels("tied", np.float32, reporter)
+    assert compiled == [("tied", "float32")]
     assert reporter.calls == [("begin", "tied/float32"), ("end", seconds)]
     assert seconds > _warmup._ANNOUNCE_AFTER
     # once run, never again, and nothing said
-    assert _warmup.ensure_kernels("tied", np.float32, ("fit",), reporter) == 0.0
+    assert _warmup.ensure_kernels("tied", np.float32, reporter) == 0.0
     assert len(compiled) == 1 and len(reporter.calls) == 2
 
 
@@ -162,7 +162,7 @@ def test_a_quick_first_use_says_nothing(monkeypatch):
     monkeypatch.setattr(_warmup, "_ready", set())
     monkeypatch.setattr(_warmup, "compile_kernels", lambda *args: None)
     reporter = _Recorder()
-    assert _warmup.ensure_kernels("full", np.float64, ("score",), reporter) < 0.5
+    assert _warmup.ensure_kernels("full", np.float64, reporter) < 0.5
     assert reporter.calls == []
 
 
