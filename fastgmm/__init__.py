@@ -4,6 +4,7 @@
 """
 
 from . import functional
+from ._bayesian import BayesianGaussianMixture
 from ._estimator import GaussianMixture, load
 from ._patch import is_patched, patch_sklearn, sklearn_patched, unpatch_sklearn
 from ._selection import Selection, select_mixture
@@ -13,6 +14,7 @@ from ._warmup import warmup
 
 __all__ = [
     "GaussianMixture",
+    "BayesianGaussianMixture",
     "SufficientStatistics",
     "functional",
     "load",

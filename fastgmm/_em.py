@@ -1,5 +1,6 @@
 """The EM driver: initialisation, iterations, convergence, restarts, and the
-stepwise update behind ``partial_fit``.
+stepwise update behind ``partial_fit``; for maximum likelihood (EM) and the
+variational posterior alike, which differ only in their update rule.
 
 It asks a source for sufficient statistics and turns them into parameters;
 it never touches a data point itself.  Convergence follows scikit-learn: stop
@@ -11,8 +12,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._initialization import initialize
+from ._initialization import initial_statistics, initialize
+from ._kernels import prepare
 from ._mstep import GaussianParameters, covariances_from_cholesky, m_step
+from ._variational import (
+    default_covariance_prior,
+    e_step_parameters,
+    responsibility_entropy,
+    variational_lower_bound,
+    variational_m_step,
+)
 
 
 @dataclass
@@ -35,7 +44,7 @@ class EMSettings:
 
 @dataclass
 class EMResult:
-    params: GaussianParameters
+    params: GaussianParameters  # or VariationalParameters: the model's state
     lower_bound: float
     lower_bounds: list
     n_iter: int
@@ -49,24 +58,131 @@ def _m_step(stats, settings):
     return m_step(stats, settings.reg_covar, settings.eps, float32_input=settings.float32_input)
 
 
-def run_em(source, params, settings, lower_bound, reporter):
-    """EM iterations from ``params`` until convergence or ``max_iter``.
+class MaximumLikelihood:
+    """EM's updates (``GaussianMixture``): the state is the parameters, and
+    the lower bound of an iteration is the mean log-likelihood of its E-step.
 
-    ``lower_bound`` is the previous one (-inf for a fresh start).  Each
-    iteration is one pass: the statistics under the current parameters carry
-    their mean log-likelihood, which is the lower bound sklearn reports for
-    that iteration, and the M-step turns them into the next parameters.
+    Each update rule of :func:`run_em` is a class with these methods:
+    ``prepare(source)`` (once per fit, before anything else reads the rows),
+    ``initialize(source, random_state)``, ``e_step_parameters(state)`` (what
+    the kernels score with), ``update(stats, state) -> (state, lower_bound)``
+    and ``without_iterations(state)`` (the result of ``max_iter=0``).
     """
-    if settings.max_iter == 0:
-        # scikit-learn's max_iter=0: the initialisation is the result, with
-        # no lower bound (-inf) and no "converged" message.
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    def prepare(self, source):
+        """What the model needs of the data before EM: nothing here."""
+
+    def initialize(self, source, random_state):
+        return initialize(source, self.settings, random_state)
+
+    def e_step_parameters(self, params):
+        return params
+
+    def update(self, stats, params):
+        return _m_step(stats, self.settings), stats.log_likelihood / stats.sum_weight
+
+    def without_iterations(self, params):
         if params.covariances is None:  # precisions_init given
             params = params._replace(
                 covariances=covariances_from_cholesky(
-                    params.precisions_cholesky, settings.covariance_type
+                    params.precisions_cholesky, self.settings.covariance_type
                 )
             )
-        return EMResult(params, -np.inf, [], 0, False)
+        return params
+
+
+class Variational:
+    """The variational updates (``BayesianGaussianMixture``): the state is
+    the posterior (:class:`VariationalParameters`); the E-step is EM's with
+    the constants of :func:`e_step_parameters`, and the lower bound
+    scikit-learn's, from the E-step's statistics and the M-step's posterior.
+    """
+
+    def __init__(self, settings, priors):
+        self.settings = settings
+        self.priors = priors
+
+    def prepare(self, source):
+        """The priors left to the data (scikit-learn's defaults): its mean,
+        and its covariance from the statistics of one component that holds
+        every row (one pass, no copy of the data)."""
+        priors = self.priors
+        if priors.mean is not None and priors.covariance is not None:
+            return
+        mean = source.weighted_mean()
+        if priors.covariance is None:
+            covariance_type = self.settings.covariance_type
+            stats = source.accumulate_resp(
+                lambda start, stop, rows: np.ones((stop - start, 1)),
+                mean[np.newaxis],
+                covariance_type,
+            )
+            priors.covariance = default_covariance_prior(
+                covariance_type, stats.nk[0], stats.sums, stats.scatter
+            )
+        if priors.mean is None:
+            priors.mean = mean
+
+    def _posterior(self, stats):
+        s = self.settings
+        return variational_m_step(
+            stats, self.priors, s.reg_covar, s.eps, float32_input=s.float32_input
+        )
+
+    def initialize(self, source, random_state):
+        s = self.settings
+        stats = initial_statistics(
+            source,
+            init_params=s.init_params,
+            n_components=s.n_components,
+            covariance_type=s.covariance_type,
+            random_state=random_state,
+        )
+        return self._posterior(stats)
+
+    def e_step_parameters(self, posterior):
+        return e_step_parameters(
+            posterior, self.priors.weight_concentration_prior_type, posterior.means.shape[1]
+        )
+
+    def update(self, stats, posterior):
+        s = self.settings
+        dtype = np.float32 if s.float32_input else np.float64
+        # the arrays the E-step ran with, as the kernels took them
+        _, kernel_args = prepare(self.e_step_parameters(posterior), s.covariance_type, dtype)
+        entropy = responsibility_entropy(stats, kernel_args)
+        new = self._posterior(stats)
+        bound = variational_lower_bound(
+            entropy,
+            new,
+            self.priors.weight_concentration_prior_type,
+            s.covariance_type,
+            stats.n_features,
+        )
+        return new, bound
+
+    def without_iterations(self, posterior):
+        return posterior
+
+
+def run_em(source, state, model, lower_bound, reporter):
+    """EM iterations from ``state`` until convergence or ``max_iter``.
+
+    ``model`` holds the update rule (:class:`MaximumLikelihood`,
+    :class:`Variational`) and the settings; ``lower_bound`` is the previous
+    one (-inf for a fresh start).  Each iteration is one pass: the source's
+    statistics under the E-step's parameters, then the model's update, which
+    gives the next state and the lower bound scikit-learn reports for the
+    iteration.
+    """
+    settings = model.settings
+    if settings.max_iter == 0:
+        # scikit-learn's max_iter=0: the initialisation is the result, with
+        # no lower bound (-inf) and no "converged" message.
+        return EMResult(model.without_iterations(state), -np.inf, [], 0, False)
     lower_bounds = []
     iter_times = []
     converged = False
@@ -74,9 +190,8 @@ def run_em(source, params, settings, lower_bound, reporter):
     for n_iter in range(1, settings.max_iter + 1):
         tic = time.perf_counter()
         previous = lower_bound
-        stats = source.accumulate(params, settings.covariance_type)
-        params = _m_step(stats, settings)
-        lower_bound = stats.log_likelihood / stats.sum_weight
+        stats = source.accumulate(model.e_step_parameters(state), settings.covariance_type)
+        state, lower_bound = model.update(stats, state)
         lower_bounds.append(lower_bound)
         iter_times.append(time.perf_counter() - tic)
         change = lower_bound - previous
@@ -85,22 +200,22 @@ def run_em(source, params, settings, lower_bound, reporter):
             converged = True
             break
     reporter.init_end(lower_bound, converged)
-    return EMResult(params, lower_bound, lower_bounds, n_iter, converged, 0.0, iter_times)
+    return EMResult(state, lower_bound, lower_bounds, n_iter, converged, 0.0, iter_times)
 
 
-def fit_mixture(source, settings, random_state, reporter, warm=None):
-    """``n_init`` EM runs (one from ``warm=(params, lower_bound)``); the best."""
-    n_init = 1 if warm is not None else settings.n_init
+def fit_mixture(source, model, random_state, reporter, warm=None):
+    """``n_init`` EM runs (one from ``warm=(state, lower_bound)``); the best."""
+    n_init = 1 if warm is not None else model.settings.n_init
     best = None
     for init in range(n_init):
         reporter.init_begin(init)
         tic = time.perf_counter()
         if warm is None:
-            params, lower_bound = initialize(source, settings, random_state), -np.inf
+            state, lower_bound = model.initialize(source, random_state), -np.inf
         else:
-            params, lower_bound = warm
+            state, lower_bound = warm
         init_time = time.perf_counter() - tic
-        result = run_em(source, params, settings, lower_bound, reporter)
+        result = run_em(source, state, model, lower_bound, reporter)
         result.init_time = init_time
         result.best_init = init
         # sklearn's rule: the first run, or a strictly better lower bound

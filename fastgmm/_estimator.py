@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import inspect
 import os
-import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.base import BaseEstimator, DensityMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _persistence, _threads
-from ._em import EMSettings, final_log_likelihood, fit_mixture, stepwise_update
+from ._base import MixtureBase, _ensure_kernels
+from ._em import EMSettings, MaximumLikelihood, final_log_likelihood, stepwise_update
 from ._initialization import initialize, initialize_from_resp
 from ._mstep import (
     GaussianParameters,
@@ -22,27 +19,18 @@ from ._mstep import (
     precisions_from_cholesky,
 )
 from ._progress import make_reporter
-from ._sources import ArraySource, as_source, is_dask_array, is_row_blocked, with_known_shape
 from ._validation import (
     PARAMETER_CONSTRAINTS,
     check_means,
     check_precisions,
-    check_rows,
-    check_sample_weight,
     check_weights,
 )
-from ._warmup import ensure_kernels
+
+if TYPE_CHECKING:
+    from ._bayesian import BayesianGaussianMixture
 
 
-def _ensure_kernels(source, covariance_type, reporter):
-    """Compile the kernels ``source`` will run on first use, timed apart and
-    announced (a Dask source runs its kernels on the workers: nothing here)."""
-    if not isinstance(source, ArraySource):
-        return 0.0
-    return ensure_kernels(covariance_type, source.dtype, reporter)
-
-
-class GaussianMixture(DensityMixin, BaseEstimator):
+class GaussianMixture(MixtureBase):
     """Gaussian mixture fitted by EM, a drop-in for scikit-learn's.
 
     Same parameters, attributes, methods, warnings and errors as
@@ -262,136 +250,6 @@ default='kmeans'
 
     # ------------------------------------------------------------------ fit
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None):
-        """Estimate model parameters with the EM algorithm.
-
-        Fits ``n_init`` times and keeps the run with the largest lower bound.
-        Each run iterates until the mean log-likelihood changes by less than
-        ``tol``, or ``max_iter`` iterations; otherwise a
-        :class:`~sklearn.exceptions.ConvergenceWarning` is raised.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data, float32 or float64 (other numeric dtypes are
-            converted to float64).
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; a weight counts as that many copies of the
-            row (an integer weight gives the fit on duplicated rows, a zero
-            weight the fit without the row).
-
-        Returns
-        -------
-        self : object
-            The fitted mixture.
-        """
-        self._fit(X, sample_weight)
-        return self
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit the model to X and return the most likely component of each row.
-
-        Equal to ``fit(X).predict(X)`` for any ``max_iter`` and ``tol``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-        """
-        source = self._fit(X, sample_weight)
-        # One more E-step under the stored parameters, so that the labels are
-        # those of fit(X).predict(X) whatever max_iter and tol.
-        return self._score_source(source, labels=True)["labels"]
-
-    def _source(self, X, *, reset, sample_weight=None, ensure_min_samples=1):
-        """Validate X and wrap it in the source the kernels read.
-
-        In-memory data goes through scikit-learn's validation (its errors),
-        read in place when it is C-contiguous float32/float64.  Memory maps,
-        row-sliceable array-likes (h5py, zarr) and Dask arrays are never
-        loaded whole: their shape and dtype are checked here, their values
-        chunk by chunk.
-        """
-        if not (is_dask_array(X) or is_row_blocked(X)):
-            X = validate_data(
-                self,
-                X,
-                reset=reset,
-                dtype=[np.float64, np.float32],
-                order="C",
-                ensure_min_samples=ensure_min_samples,
-            )
-        else:
-            X = with_known_shape(X)
-            n_features = check_rows(
-                X, ensure_min_samples=ensure_min_samples, estimator_name=type(self).__name__
-            )
-            if reset:
-                self.n_features_in_ = n_features
-                if hasattr(self, "feature_names_in_"):
-                    del self.feature_names_in_
-            elif n_features != self.n_features_in_:
-                raise ValueError(
-                    f"X has {n_features} features, but {type(self).__name__} is expecting "
-                    f"{self.n_features_in_} features as input."
-                )
-        return as_source(X, sample_weight, chunk_rows=self.chunk_size)
-
-    def _fit(self, X, sample_weight):
-        """Validate, run EM, set the fitted attributes; returns the source."""
-        source = self._source(X, reset=True, ensure_min_samples=2, sample_weight=sample_weight)
-        self._stream = None  # partial_fit after fit starts a new stream
-        n_samples, n_features = source.n_samples, source.n_features
-        if n_samples < self.n_components:
-            raise ValueError(
-                "Expected n_samples >= n_components "
-                f"but got n_components = {self.n_components}, "
-                f"n_samples = {n_samples}"
-            )
-        settings = self._settings(n_features, source.dtype)
-
-        warm = None
-        if self.warm_start and hasattr(self, "converged_"):
-            warm = (self._fitted_parameters(), self.lower_bound_)
-
-        reporter = make_reporter(self)
-        with _threads.threads(self.n_threads, limit_blas=True, n_rows=n_samples):
-            compile_time = _ensure_kernels(source, self.covariance_type, reporter)
-            result = fit_mixture(
-                source,
-                settings,
-                check_random_state(self.random_state),
-                reporter,
-                warm=warm,
-            )
-
-        # As scikit-learn: max_iter=0 asks for the initialisation, no warning.
-        if not result.converged and self.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. "
-                "Try different init parameters, or increase max_iter, "
-                "tol, or check for degenerate data.",
-                ConvergenceWarning,
-            )
-        self._store_parameters(result.params, source.dtype)
-        self.converged_ = result.converged
-        self.n_iter_ = result.n_iter
-        self.lower_bound_ = result.lower_bound
-        self.lower_bounds_ = result.lower_bounds
-        self.compile_time_ = compile_time
-        self.init_time_ = result.init_time
-        self.iter_times_ = result.iter_times
-        self.best_init_ = result.best_init
-        return source
-
     def _fit_and_final_log_likelihood(self, X, sample_weight=None):
         """Fit, then the E-step under the stored parameters (model
         selection): their mean log-likelihood per unit of weight."""
@@ -498,6 +356,9 @@ default='kmeans'
             float32_input=dtype == np.float32,
         )
 
+    def _model(self, n_features, dtype):
+        return MaximumLikelihood(self._settings(n_features, dtype))
+
     def _store_parameters(self, params, dtype):
         """Set the fitted attributes from float64 parameters, in ``dtype``."""
         cast = lambda a: np.asarray(a, dtype=dtype)  # noqa: E731
@@ -509,6 +370,12 @@ default='kmeans'
             precisions_from_cholesky(params.precisions_cholesky, self.covariance_type)
         )
 
+    def _fitted_state(self):
+        return self._fitted_parameters()
+
+    def _scoring_parameters(self):
+        return self._fitted_parameters()
+
     def _fitted_parameters(self):
         """The fitted attributes, in float64, as the kernels take them."""
         as64 = lambda a: np.asarray(a, dtype=np.float64)  # noqa: E731
@@ -519,114 +386,7 @@ default='kmeans'
             as64(self.precisions_cholesky_),
         )
 
-    # ------------------------------------------------------------- predict
-
-    def _score(self, X, **wanted):
-        check_is_fitted(self)
-        return self._score_source(self._source(X, reset=False), **wanted)
-
-    def _score_source(
-        self, source, *, params=None, log_prob=False, lse=False, labels=False, resp=False
-    ):
-        """Per-row outputs for the rows of ``source`` under the fitted
-        parameters (or ``params``): a dict of the names asked for."""
-        params = self._fitted_parameters() if params is None else params
-        wanted = {"log_prob": log_prob, "lse": lse, "labels": labels, "resp": resp}
-        if not isinstance(source, ArraySource):  # Dask: lazy, block by block
-            n_components = np.shape(params.means)[0]
-            return {
-                name: source.score_lazy(params, self.covariance_type, name, n_components)
-                for name, flag in wanted.items()
-                if flag
-            }
-        n_samples, dtype = source.n_samples, source.dtype
-        n_components = np.shape(params.means)[0]
-        shapes = {
-            "log_prob": (n_samples, n_components),
-            "lse": (n_samples,),
-            "labels": (n_samples,),
-            "resp": (n_samples, n_components),
-        }
-        out = {
-            name: np.empty(shapes[name], dtype=np.int64 if name == "labels" else dtype)
-            for name, flag in wanted.items()
-            if flag
-        }
-        with _threads.threads(self.n_threads, n_rows=n_samples):
-            _ensure_kernels(source, self.covariance_type, make_reporter(self))
-            source.score(params, self.covariance_type, **out)
-        return out
-
-    def score_samples(self, X):
-        """Log-likelihood of each sample under the model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-        """
-        return self._score(X, lse=True)["lse"]
-
-    def score(self, X, y=None, sample_weight=None):
-        """Mean log-likelihood of the samples (weighted by ``sample_weight``).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        log_likelihood : float
-        """
-        log_prob = self.score_samples(X)
-        if is_dask_array(log_prob):
-            from ._sources._dask import check_dask_sample_weight, weighted_mean
-
-            w = check_dask_sample_weight(sample_weight, log_prob.shape[0])
-            return weighted_mean(log_prob, w)
-        sample_weight = check_sample_weight(sample_weight, log_prob.shape[0])
-        if sample_weight is None:
-            # scikit-learn's mean, in the dtype of the scores
-            return float(np.mean(log_prob))
-        return float(np.dot(sample_weight, log_prob) / sample_weight.sum())
-
-    def predict(self, X):
-        """Most likely component of each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-        """
-        return self._score(X, labels=True)["labels"]
-
-    def predict_proba(self, X):
-        """Posterior probability of each component for each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components)
-        """
-        return self._score(X, resp=True)["resp"]
-
     # ------------------------------------- scikit-learn's private methods
-    # Code written against scikit-learn calls a few of its private methods
-    # (third-party HMM, clustering and outlier libraries do).  These have its
-    # signatures and results; the ones that read the fitted model compute in
-    # one pass of the kernels.  Like scikit-learn's they allocate
-    # (n_samples, n_components) arrays: fit never calls them.
 
     def _estimate_log_weights(self):
         """``log(weights_)``, of shape (n_components,)."""
@@ -637,24 +397,6 @@ default='kmeans'
         params = self._fitted_parameters()
         unweighted = params._replace(weights=np.ones_like(params.weights))
         return self._score(X, params=unweighted, log_prob=True)["log_prob"]
-
-    def _estimate_weighted_log_prob(self, X):
-        """``log pi_k + log N(x | mu_k, Sigma_k)``, of shape (n_samples, n_components)."""
-        return self._score(X, log_prob=True)["log_prob"]
-
-    def _estimate_log_prob_resp(self, X):
-        """``(log p(x), log responsibilities)``, of shapes (n_samples,) and
-        (n_samples, n_components)."""
-        out = self._score(X, log_prob=True, lse=True)
-        log_prob_norm, log_resp = out["lse"], out["log_prob"]
-        with np.errstate(under="ignore", invalid="ignore"):
-            log_resp -= log_prob_norm[:, np.newaxis]
-        return log_prob_norm, log_resp
-
-    def _e_step(self, X):
-        """``(mean log p(x), log responsibilities)``: scikit-learn's E-step."""
-        log_prob_norm, log_resp = self._estimate_log_prob_resp(X)
-        return np.mean(log_prob_norm), log_resp
 
     def _compute_lower_bound(self, _, log_prob_norm):
         return log_prob_norm
@@ -684,74 +426,7 @@ default='kmeans'
             params = initialize_from_resp(source, settings, resp)
         self._store_parameters(params, source.dtype)
 
-    def __setstate__(self, state):
-        # A scikit-learn GaussianMixture pickled without fastgmm's own
-        # parameters, unpickled while patch_sklearn() is active, becomes this
-        # class: give it those parameters' defaults.
-        for name, param in inspect.signature(type(self).__init__).parameters.items():
-            if param.default is not inspect.Parameter.empty:
-                state.setdefault(name, param.default)
-        super().__setstate__(state)
-
     # -------------------------------------------------------------- others
-
-    def sample(self, n_samples=1):
-        """Draw random samples from the fitted mixture.
-
-        Uses ``random_state`` as scikit-learn does, so the same seed draws the
-        same points.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,)
-            Component labels.
-        """
-        check_is_fitted(self)
-        if n_samples < 1:
-            raise ValueError(
-                "Invalid value for 'n_samples': %d . The sampling requires at "
-                "least one sample." % (self.n_components)
-            )
-        n_features = self.means_.shape[1]
-        rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, self.weights_)
-        if self.covariance_type == "full":
-            parts = [
-                rng.multivariate_normal(mean, covariance, int(count))
-                for mean, covariance, count in zip(self.means_, self.covariances_, counts)
-            ]
-        elif self.covariance_type == "tied":
-            parts = [
-                rng.multivariate_normal(mean, self.covariances_, int(count))
-                for mean, count in zip(self.means_, counts)
-            ]
-        else:
-            parts = [
-                mean + rng.standard_normal(size=(count, n_features)) * np.sqrt(covariance)
-                for mean, covariance, count in zip(self.means_, self.covariances_, counts)
-            ]
-        X = np.vstack(parts).astype(np.float64, copy=False)
-        y = np.concatenate(
-            [np.full(int(count), k, dtype=np.int64) for k, count in enumerate(counts)]
-        )
-        return X, y
-
-    def save(self, path):
-        """Save the fitted model to a portable ``.npz`` file (no pickle).
-
-        Read it back with :func:`fastgmm.load`.  The file records its format
-        version; a fastgmm older than the file says so instead of guessing.
-
-        Parameters
-        ----------
-        path : str or path-like
-        """
-        _persistence.save(self, path)
 
     def _n_parameters(self):
         n_components, n_features = self.means_.shape
@@ -786,13 +461,15 @@ default='kmeans'
         return information_criteria(self.score(X) * n_samples, n_samples, self._n_parameters())[1]
 
 
-def load(path: str | os.PathLike) -> GaussianMixture:
-    """Read a model written by :meth:`GaussianMixture.save`.
+def load(path: str | os.PathLike) -> GaussianMixture | BayesianGaussianMixture:
+    """Read a model written by :meth:`GaussianMixture.save` or
+    :meth:`BayesianGaussianMixture.save` (the file says which).
 
     The file is untrusted input: every field is checked against the others
     (shapes, dtypes, finite values, weights summing to one, triangular
-    factors with a positive diagonal, the parameters' constraints) before
-    the model is built.  Nothing in it is executed (no pickle).
+    factors with a positive diagonal, the parameters' constraints, the
+    variational posterior against its weights) before the model is built.
+    Nothing in it is executed (no pickle).
 
     Parameters
     ----------
@@ -800,7 +477,7 @@ def load(path: str | os.PathLike) -> GaussianMixture:
 
     Returns
     -------
-    model : fastgmm.GaussianMixture
+    model : fastgmm.GaussianMixture or fastgmm.BayesianGaussianMixture
         Fitted, with the saved parameters and attributes.
 
     Raises
@@ -809,4 +486,9 @@ def load(path: str | os.PathLike) -> GaussianMixture:
         If the file is not a fastgmm model file, is truncated or corrupt, or
         its fields disagree; the message names the problem.
     """
-    return _persistence.read_model(path, GaussianMixture)
+    from ._bayesian import BayesianGaussianMixture
+
+    return _persistence.read_model(
+        path,
+        {"GaussianMixture": GaussianMixture, "BayesianGaussianMixture": BayesianGaussianMixture},
+    )

@@ -21,12 +21,19 @@ _FLOAT32_HINT = (
 
 
 class GaussianParameters(NamedTuple):
-    """Parameters of a Gaussian mixture, float64, sklearn's shapes."""
+    """Parameters of a Gaussian mixture, float64, sklearn's shapes.
+
+    ``log_weights`` (n_components,), when given, is the additive term per
+    component the E-step uses instead of ``log(weights)``: the variational
+    mixture's expected log-weight with its Wishart corrections.  ``weights``
+    then only places the shift of 'tied' statistics.
+    """
 
     weights: np.ndarray
     means: np.ndarray
     covariances: np.ndarray | None
     precisions_cholesky: np.ndarray
+    log_weights: np.ndarray | None = None
 
 
 def unpack_triangle(packed, n_features):
@@ -45,6 +52,19 @@ def unpack_triangle(packed, n_features):
 def estimate_parameters(stats, reg_covar, eps, *, normalize_weights=True):
     """Weights, means and covariances from sufficient statistics.
 
+    normalize_weights : bool
+        True: weights = nk / sum(nk) (the M-step).  False: nk / sum(w)
+        (scikit-learn's initialisation).
+    """
+    nk, means, covariances = gaussian_estimates(stats, reg_covar, eps)
+    weights = nk / (nk.sum() if normalize_weights else stats.sum_weight)
+    return weights, means, covariances
+
+
+def gaussian_estimates(stats, reg_covar, eps):
+    """``(nk, means, covariances)`` from sufficient statistics: scikit-learn's
+    ``_estimate_gaussian_parameters``, which both M-steps start from.
+
     Mirrors scikit-learn's M-step, including its ``nk + 10 eps`` guard against
     empty components (``eps`` of the input dtype).  With ``N = sum w r`` and
     ``nk = N + 10 eps`` the new mean is ``c + delta`` with ``delta = s / nk``,
@@ -55,10 +75,6 @@ def estimate_parameters(stats, reg_covar, eps, *, normalize_weights=True):
 
     so the covariance comes from centred sums: no cancellation between large
     raw moments.
-
-    normalize_weights : bool
-        True: weights = nk / sum(nk) (the M-step).  False: nk / sum(w)
-        (scikit-learn's initialisation).
     """
     covariance_type = stats.covariance_type
     n_features = stats.n_features
@@ -83,9 +99,7 @@ def estimate_parameters(stats, reg_covar, eps, *, normalize_weights=True):
     else:
         sq = stats.scatter[:, 0] - excess * np.einsum("kd,kd->k", delta, delta)
         covariances = sq / nk / n_features + reg_covar
-
-    weights = nk / (nk.sum() if normalize_weights else stats.sum_weight)
-    return weights, means, covariances
+    return nk, means, covariances
 
 
 def m_step(stats, reg_covar, eps, *, float32_input=False):

@@ -1,47 +1,64 @@
-"""Run code written against ``sklearn.mixture.GaussianMixture`` on fastgmm."""
+"""Run code written against ``sklearn.mixture`` on fastgmm."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 _originals = {}
 
+# the names patched, in the modules where scikit-learn defines or exports them
+_NAMES = ("GaussianMixture", "BayesianGaussianMixture")
+
 
 def _targets():
     import sklearn.mixture
+    import sklearn.mixture._bayesian_mixture
     import sklearn.mixture._gaussian_mixture
 
-    return (sklearn.mixture, sklearn.mixture._gaussian_mixture)
+    return (
+        (sklearn.mixture, _NAMES),
+        (sklearn.mixture._gaussian_mixture, ("GaussianMixture",)),
+        (sklearn.mixture._bayesian_mixture, ("BayesianGaussianMixture",)),
+    )
+
+
+def _ours():
+    from ._bayesian import BayesianGaussianMixture
+    from ._estimator import GaussianMixture
+
+    return {"GaussianMixture": GaussianMixture, "BayesianGaussianMixture": BayesianGaussianMixture}
 
 
 def patch_sklearn() -> None:
-    """Make ``sklearn.mixture.GaussianMixture`` fastgmm's estimator.
+    """Make ``sklearn.mixture.GaussianMixture`` and
+    ``sklearn.mixture.BayesianGaussianMixture`` fastgmm's estimators.
 
-    Code that imports it after this call, including third-party libraries
-    that use it internally, then fits with fastgmm without being edited.
-    Code that already holds a reference to scikit-learn's class keeps it, so
-    patch before importing such code.  :func:`unpatch_sklearn` restores it.
+    Code that imports them after this call, including third-party libraries
+    that use them internally, then fits with fastgmm without being edited.
+    Code that already holds a reference to scikit-learn's classes keeps it,
+    so patch before importing such code.  :func:`unpatch_sklearn` restores
+    them.
     """
-    from ._estimator import GaussianMixture
-
-    for module in _targets():
-        _originals.setdefault(module.__name__, module.GaussianMixture)
-        module.GaussianMixture = GaussianMixture
+    ours = _ours()
+    for module, names in _targets():
+        for name in names:
+            _originals.setdefault((module.__name__, name), getattr(module, name))
+            setattr(module, name, ours[name])
 
 
 def unpatch_sklearn() -> None:
-    """Restore scikit-learn's own ``GaussianMixture``."""
-    for module in _targets():
-        if module.__name__ in _originals:
-            module.GaussianMixture = _originals.pop(module.__name__)
+    """Restore scikit-learn's own ``GaussianMixture`` and ``BayesianGaussianMixture``."""
+    for module, names in _targets():
+        for name in names:
+            if (module.__name__, name) in _originals:
+                setattr(module, name, _originals.pop((module.__name__, name)))
 
 
 def is_patched() -> bool:
-    """Whether ``sklearn.mixture.GaussianMixture`` is fastgmm's estimator now."""
+    """Whether ``sklearn.mixture``'s two mixtures are fastgmm's estimators now."""
     import sklearn.mixture
 
-    from ._estimator import GaussianMixture
-
-    return sklearn.mixture.GaussianMixture is GaussianMixture
+    ours = _ours()
+    return all(getattr(sklearn.mixture, name) is ours[name] for name in _NAMES)
 
 
 @contextmanager

@@ -21,10 +21,28 @@ import numpy as np
 from ._version import __version__
 
 FORMAT = "fastgmm-model"
-FORMAT_VERSION = 1
+# 1: GaussianMixture.  2: BayesianGaussianMixture too (its files say so, with
+# "estimator" in the metadata; GaussianMixture files stay version 1, readable
+# by every fastgmm).
+FORMAT_VERSION = 2
+_BAYESIAN = "BayesianGaussianMixture"
 
 _ARRAYS = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
-_INIT_ARRAYS = ("weights_init", "means_init", "precisions_init")
+# constructor parameters that may be arrays, written as "init__<name>" arrays
+_INIT_ARRAYS = ("weights_init", "means_init", "precisions_init", "mean_prior", "covariance_prior")
+# the variational posterior and priors (float64 arrays; floats in the metadata)
+_POSTERIOR_ARRAYS = (
+    "weight_concentration_",
+    "mean_precision_",
+    "degrees_of_freedom_",
+    "mean_prior_",
+    "covariance_prior_",
+)
+_PRIOR_SCALARS = (
+    "weight_concentration_prior_",
+    "mean_precision_prior_",
+    "degrees_of_freedom_prior_",
+)
 _SCALARS = ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_")
 # written since fastgmm 0.1.0; optional when reading
 _DIAGNOSTICS = ("compile_time_", "init_time_", "iter_times_", "best_init_")
@@ -44,14 +62,21 @@ def save(model, path):
 
     check_is_fitted(model)
     params = model.get_params()
+    bayesian = type(model).__name__ == _BAYESIAN
+    in_arrays = {
+        name
+        for name in _INIT_ARRAYS
+        if name in params and params[name] is not None and not np.isscalar(params[name])
+    }
     meta = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": 2 if bayesian else 1,
         "fastgmm_version": __version__,
+        "estimator": type(model).__name__,
         "params": {
             name: _json_value(name, value)
             for name, value in params.items()
-            if name not in _INIT_ARRAYS
+            if name not in in_arrays
         },
         "converged_": bool(model.converged_),
         "n_iter_": int(model.n_iter_),
@@ -68,9 +93,13 @@ def save(model, path):
                 else (int(value) if name == "best_init_" else float(value))
             )
     arrays = {name: np.asarray(getattr(model, name)) for name in _ARRAYS}
-    for name in _INIT_ARRAYS:
-        if params[name] is not None:
-            arrays["init__" + name] = np.asarray(params[name])
+    for name in in_arrays:
+        arrays["init__" + name] = np.asarray(params[name])
+    if bayesian:
+        for name in _POSTERIOR_ARRAYS:
+            arrays[name] = np.asarray(getattr(model, name), dtype=np.float64)
+        for name in _PRIOR_SCALARS:
+            meta[name] = float(getattr(model, name))
     if hasattr(model, "feature_names_in_"):
         arrays["feature_names_in_"] = np.asarray(model.feature_names_in_, dtype=str)
 
@@ -172,8 +201,12 @@ def _read_meta(path, archive):
     return meta
 
 
-def read_model(path, estimator_class):
-    """A fitted ``estimator_class`` from the file at ``path``, every field checked."""
+def read_model(path, classes):
+    """The fitted model in the file at ``path``, every field checked.
+
+    ``classes`` maps the estimators' names to their classes: the file says
+    which it holds (files without the name hold a GaussianMixture).
+    """
     from sklearn.utils._param_validation import InvalidParameterError
 
     from ._mstep import precisions_from_cholesky
@@ -181,6 +214,7 @@ def read_model(path, estimator_class):
         check_means,
         check_mixture_parameters,
         check_precisions,
+        check_priors,
         check_weights,
     )
 
@@ -198,6 +232,11 @@ def read_model(path, estimator_class):
         with archive:
             meta = _read_meta(path, archive)
             r = _Reader(path, archive, meta)
+            name = meta.get("estimator", "GaussianMixture")
+            if name not in classes:
+                r.fail(f"unknown estimator {name!r}")
+            estimator_class = classes[name]
+            bayesian = name == _BAYESIAN
             params = meta.get("params")
             if not isinstance(params, dict):
                 r.fail("metadata has no parameters")
@@ -208,7 +247,11 @@ def read_model(path, estimator_class):
             params = dict(params)
             for name in _INIT_ARRAYS:
                 key = "init__" + name
-                params[name] = _member(path, archive, key) if key in archive.files else None
+                if key in archive.files:
+                    if name not in known:
+                        r.fail(f"unknown parameters [{name!r}]")
+                    value = _member(path, archive, key)
+                    params[name] = value.item() if value.ndim == 0 else value
             model = estimator_class(**params)
             try:
                 model._validate_params()
@@ -251,15 +294,19 @@ def read_model(path, estimator_class):
                 names = _member(path, archive, "feature_names_in_")
                 if names.dtype.kind != "U" or names.shape != (n_features,):
                     r.fail(f"feature_names_in_ must be {n_features} strings")
-            try:  # the *_init arrays, as fit would check them
-                if model.weights_init is not None:
-                    check_weights(model.weights_init, n_components)
-                if model.means_init is not None:
-                    check_means(model.means_init, n_components, n_features)
-                if model.precisions_init is not None:
-                    check_precisions(
-                        model.precisions_init, covariance_type, n_components, n_features
-                    )
+            posterior = _read_posterior(r, model, n_features) if bayesian else {}
+            try:  # the *_init arrays or the priors given, as fit would check them
+                if bayesian:
+                    check_priors(model, n_features)
+                else:
+                    if model.weights_init is not None:
+                        check_weights(model.weights_init, n_components)
+                    if model.means_init is not None:
+                        check_means(model.means_init, n_components, n_features)
+                    if model.precisions_init is not None:
+                        check_precisions(
+                            model.precisions_init, covariance_type, n_components, n_features
+                        )
             except ValueError as exc:
                 r.fail(f"initial parameters: {exc}")
 
@@ -282,6 +329,8 @@ def read_model(path, estimator_class):
             f"{path}: corrupt fastgmm model file ({type(exc).__name__}: {exc})"
         ) from None
 
+    for name, value in posterior.items():
+        setattr(model, name, value)
     model.weights_ = weights
     model.means_ = means
     model.covariances_ = covariances
@@ -297,3 +346,60 @@ def read_model(path, estimator_class):
     for name, value in diagnostics.items():
         setattr(model, name, value)
     return model
+
+
+def _read_posterior(r, model, n_features):
+    """The variational posterior and priors of a BayesianGaussianMixture
+    file, checked against each other and the weights already read."""
+    from ._validation import check_priors
+    from ._variational import mixture_weights
+
+    if r.archive["weights_"].dtype != np.float64:
+        r.fail("a BayesianGaussianMixture's arrays are float64")
+    n_components, covariance_type = model.n_components, model.covariance_type
+    dirichlet_process = model.weight_concentration_prior_type == "dirichlet_process"
+    shape = (2, n_components) if dirichlet_process else (n_components,)
+    concentration = r.array("weight_concentration_", shape, np.float64)
+    mean_precision = r.array("mean_precision_", (n_components,), np.float64)
+    tied = covariance_type == "tied"
+    dof = r.array("degrees_of_freedom_", () if tied else (n_components,), np.float64)
+    mean_prior = r.array("mean_prior_", (n_features,), np.float64)
+    prior_shape = {
+        "full": (n_features, n_features),
+        "tied": (n_features, n_features),
+        "diag": (n_features,),
+        "spherical": (),
+    }[covariance_type]
+    covariance_prior = r.array("covariance_prior_", prior_shape, np.float64)
+    scalars = {name: r.scalar(name, "float") for name in _PRIOR_SCALARS}
+    if not (np.all(concentration > 0) and np.all(mean_precision > 0)):
+        r.fail("weight_concentration_ and mean_precision_ must be positive")
+    if (
+        not np.all(dof > n_features - 1)
+        or not scalars["degrees_of_freedom_prior_"] > n_features - 1
+    ):
+        r.fail(f"the degrees of freedom must be greater than {n_features - 1}")
+    if not (scalars["weight_concentration_prior_"] > 0 and scalars["mean_precision_prior_"] > 0):
+        r.fail("the priors' concentrations and precisions must be positive")
+    try:  # the covariance prior as fit checks a given one
+        given = float(covariance_prior) if prior_shape == () else covariance_prior
+        check_priors(
+            type(model)(
+                n_components=n_components, covariance_type=covariance_type, covariance_prior=given
+            ),
+            n_features,
+        )
+    except ValueError as exc:
+        r.fail(f"covariance_prior_: {exc}")
+    concentration = tuple(concentration) if dirichlet_process else concentration
+    weights = mixture_weights(concentration, model.weight_concentration_prior_type)
+    if not np.allclose(r.archive["weights_"], weights, rtol=1e-10, atol=1e-12):
+        r.fail("weights_ disagree with weight_concentration_")
+    return {
+        "weight_concentration_": concentration,
+        "mean_precision_": mean_precision,
+        "degrees_of_freedom_": float(dof) if tied else dof,
+        "mean_prior_": mean_prior,
+        "covariance_prior_": float(covariance_prior) if prior_shape == () else covariance_prior,
+        **scalars,
+    }

@@ -37,6 +37,32 @@ PARAMETER_CONSTRAINTS = {
 }
 
 
+# scikit-learn's BayesianGaussianMixture: the mixture's own parameters less
+# the *_init and partial_fit's step sizes, plus its priors.
+BAYESIAN_PARAMETER_CONSTRAINTS = {
+    **{
+        name: rule
+        for name, rule in PARAMETER_CONSTRAINTS.items()
+        if name
+        not in (
+            "weights_init",
+            "means_init",
+            "precisions_init",
+            "learning_decay",
+            "learning_offset",
+        )
+    },
+    "weight_concentration_prior_type": [
+        StrOptions({"dirichlet_process", "dirichlet_distribution"})
+    ],
+    "weight_concentration_prior": [None, Interval(Real, 0.0, None, closed="neither")],
+    "mean_precision_prior": [None, Interval(Real, 0.0, None, closed="neither")],
+    "mean_prior": [None, "array-like"],
+    "degrees_of_freedom_prior": [None, Interval(Real, 0.0, None, closed="neither")],
+    "covariance_prior": [None, "array-like", Interval(Real, 0.0, None, closed="neither")],
+}
+
+
 def _check_shape(param, param_shape, name):
     if param.shape != param_shape:
         raise ValueError(
@@ -258,3 +284,55 @@ def check_mixture_parameters(
             f"{'diagonal' if covariance_type in ('full', 'tied') else 'value'} everywhere."
         )
     return weights, means, chol
+
+
+def check_priors(estimator, n_features):
+    """The priors of a BayesianGaussianMixture ``estimator`` given for data of
+    ``n_features`` features, checked in scikit-learn's words: a dict of
+    float64 values, None where the data decide (the mean and covariance)."""
+    n_components = estimator.n_components
+    covariance_type = estimator.covariance_type
+    concentration = estimator.weight_concentration_prior
+    mean_precision = estimator.mean_precision_prior
+    mean = estimator.mean_prior
+    if mean is not None:
+        mean = check_array(mean, dtype=[np.float64, np.float32], ensure_2d=False)
+        _check_shape(mean, (n_features,), "means")
+        mean = mean.astype(np.float64)
+    dof = estimator.degrees_of_freedom_prior
+    if dof is None:
+        dof = n_features
+    elif not dof > n_features - 1.0:
+        raise ValueError(
+            "The parameter 'degrees_of_freedom_prior' "
+            "should be greater than %d, but got %.3f." % (n_features - 1, dof)
+        )
+    covariance = estimator.covariance_prior
+    if covariance is not None:
+        if covariance_type in ("full", "tied"):
+            covariance = check_array(covariance, dtype=[np.float64, np.float32], ensure_2d=False)
+            _check_shape(
+                covariance, (n_features, n_features), "%s covariance_prior" % covariance_type
+            )
+            _check_precision_matrix(covariance, covariance_type)
+            covariance = covariance.astype(np.float64)
+        elif covariance_type == "diag":
+            covariance = check_array(covariance, dtype=[np.float64, np.float32], ensure_2d=False)
+            _check_shape(covariance, (n_features,), "%s covariance_prior" % covariance_type)
+            if np.any(covariance <= 0.0):
+                raise ValueError("'%s precision' should be positive" % covariance_type)
+            covariance = covariance.astype(np.float64)
+        else:
+            covariance = np.asarray(covariance, dtype=np.float64)
+            _check_shape(covariance, (), "%s covariance_prior" % covariance_type)
+            if not (np.isfinite(covariance) and covariance > 0.0):
+                raise ValueError("'%s precision' should be positive" % covariance_type)
+            covariance = float(covariance)
+    return {
+        "weight_concentration_prior_type": estimator.weight_concentration_prior_type,
+        "weight_concentration": 1.0 / n_components if concentration is None else concentration,
+        "mean_precision": 1.0 if mean_precision is None else mean_precision,
+        "mean": mean,
+        "degrees_of_freedom": dof,
+        "covariance": covariance,
+    }

@@ -161,4 +161,5 @@ def m_step(
     ``np.finfo(np.float32).eps`` to mirror scikit-learn on float32 data.
     Raises ValueError when a covariance is not positive definite.
     """
-    return tuple(_mstep.m_step(stats, reg_covar, eps))
+    p = _mstep.m_step(stats, reg_covar, eps)
+    return p.weights, p.means, p.covariances, p.precisions_cholesky

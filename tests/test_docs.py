@@ -4,10 +4,12 @@ import doctest
 
 import pytest
 
+import fastgmm._bayesian
 import fastgmm._estimator
+import fastgmm._patch
 
 
-@pytest.mark.parametrize("module", [fastgmm._estimator])
+@pytest.mark.parametrize("module", [fastgmm._estimator, fastgmm._bayesian, fastgmm._patch])
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0

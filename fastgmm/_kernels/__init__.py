@@ -34,7 +34,9 @@ precision, upper triangular, ``precision = U U^T``; for ``y = U^T (x - mu)``::
     log N(x | mu, Sigma) = -d/2 log(2 pi) + sum(log diag U) - |y|^2 / 2
 
 so nothing is inverted.  The constant and ``log pi_k`` arrive folded into
-``log_norm[k] = log pi_k + sum(log diag U_k) - d/2 log(2 pi)``.  Full and
+``log_norm[k] = log pi_k + sum(log diag U_k) - d/2 log(2 pi)`` (the
+variational mixture puts its expected log-weight and Wishart terms where
+``log pi_k`` is: its E-step is this one with other constants).  Full and
 tied take ``lower = U^T`` (rows contiguous) and work on the features in
 blocks of four: parameters are zero-padded to ``padded_width`` features.
 Scatter statistics are packed upper triangles, row by row.
@@ -147,9 +149,19 @@ def prepare(params, covariance_type, dtype=np.float64, n_features=None):
         n_features=n_features,
     )
     n_components, n_features = means.shape
-    with np.errstate(divide="ignore"):  # a zero weight is log(0) = -inf
+    log_weights = params.log_weights
+    if log_weights is None:
+        with np.errstate(divide="ignore"):  # a zero weight is log(0) = -inf
+            log_weights = np.log(weights)
+    else:
+        log_weights = np.asarray(log_weights, dtype=np.float64)
+        if log_weights.shape != (n_components,) or not np.all(np.isfinite(log_weights)):
+            raise ValueError(
+                f"log_weights must be {n_components} finite values, got shape {log_weights.shape}."
+            )
+    with np.errstate(divide="ignore"):
         log_norm = (
-            np.log(weights)
+            log_weights
             + log_det_cholesky(prec_chol, covariance_type, n_features)
             - 0.5 * n_features * _LOG_2PI
         )

@@ -55,21 +55,26 @@ def with_known_shape(X):
     return X
 
 
-def as_source(X, sample_weight=None, *, chunk_rows=None):
+def as_source(X, sample_weight=None, *, chunk_rows=None, rescale_weights=True):
     """The source the kernels read for ``X``, with its weights checked.
 
     ``X`` is a validated in-memory array (C-contiguous float32/float64), a
     memory map or row-sliceable array-like whose shape and dtype have been
     checked (its values are checked chunk by chunk on the first pass), or a
     Dask array (its values are checked here, block by block).
+    ``rescale_weights``: see :func:`check_sample_weight` (False where the
+    fit depends on the weights' scale: the variational mixture's counts
+    meet its priors).
     """
     if is_dask_array(X):
         from ._dask import DaskSource, check_dask_sample_weight
 
-        sample_weight = check_dask_sample_weight(sample_weight, int(X.shape[0]))
+        sample_weight = check_dask_sample_weight(
+            sample_weight, int(X.shape[0]), rescale=rescale_weights
+        )
         source = DaskSource(X, sample_weight, chunk_rows=chunk_rows)
         source.check_finite()
         return source
-    sample_weight = check_sample_weight(sample_weight, int(X.shape[0]))
+    sample_weight = check_sample_weight(sample_weight, int(X.shape[0]), rescale=rescale_weights)
     in_memory = isinstance(X, np.ndarray) and not isinstance(X, np.memmap)
     return ArraySource(X, sample_weight, chunk_rows=chunk_rows, checked=in_memory)

@@ -292,9 +292,9 @@ def with_known_chunks(X):
     return X
 
 
-def check_dask_sample_weight(sample_weight, n_samples):
+def check_dask_sample_weight(sample_weight, n_samples, *, rescale=True):
     """sample_weight for Dask input: None, or a validated float64 (Dask) array,
-    rescaled by a power of two as in-memory weights are."""
+    rescaled by a power of two as in-memory weights are (``rescale``)."""
     if sample_weight is None:
         return None
     import dask
@@ -320,6 +320,8 @@ def check_dask_sample_weight(sample_weight, n_samples):
     if not finite:
         raise ValueError("Input sample_weight contains NaN or infinity.")
     check_weight_values(negative, positive)
+    if not rescale:
+        return w
     return np.ldexp(w, -weight_exponent(largest))  # exact, as for in-memory weights
 
 
