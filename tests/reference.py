@@ -6,7 +6,7 @@ covariance formulas.  Every fast path in fastgmm is checked against these.
 """
 
 import numpy as np
-from scipy.special import logsumexp
+from scipy.special import betaln, digamma, gammaln, logsumexp, multigammaln
 from scipy.stats import multivariate_normal
 
 
@@ -63,7 +63,15 @@ def weighted_statistics(X, resp, sample_weight, shifts):
 
 
 def m_step(X, resp, sample_weight, reg_covar, covariance_type, eps=np.finfo(np.float64).eps):
-    """Textbook two-pass weighted M-step (means first, then centred covariances).
+    """Textbook two-pass weighted M-step: (weights, means, covariances)."""
+    nk, means, covariances = gaussian_estimates(
+        X, resp, sample_weight, reg_covar, covariance_type, eps
+    )
+    return nk / nk.sum(), means, covariances
+
+
+def gaussian_estimates(X, resp, sample_weight, reg_covar, covariance_type, eps):
+    """(N_k, means, covariances), two-pass: means first, then centred covariances.
 
     The ``10 eps`` added to the component weights is scikit-learn's guard; it
     is kept so results compare at 1e-8.
@@ -87,7 +95,7 @@ def m_step(X, resp, sample_weight, reg_covar, covariance_type, eps=np.finfo(np.f
         covariances = np.diagonal(covs, axis1=1, axis2=2) + reg_covar
     else:
         covariances = np.diagonal(covs, axis1=1, axis2=2).mean(axis=1) + reg_covar
-    return nk / nk.sum(), means, covariances
+    return nk, means, covariances
 
 
 def em_step(X, sample_weight, weights, means, covariances, covariance_type, reg_covar):
@@ -120,3 +128,176 @@ def precisions(covariances, covariance_type):
     if covariance_type in ("full", "tied"):
         return np.linalg.inv(covariances)
     return 1.0 / np.asarray(covariances)
+
+
+# ---------------------------------------------------------------- variational
+# Bishop's variational updates (PRML 10.2) for a Gaussian mixture with a
+# Gaussian-Wishart prior, written with explicit responsibilities and full
+# matrices for every covariance type (a diagonal or spherical covariance is a
+# full matrix that happens to be diagonal), in scikit-learn's parameters:
+# ``covariances_ = W^-1 / nu``.
+
+
+def variational_priors(X, sample_weight, covariance_type, n_components):
+    """scikit-learn's default priors, from the (weighted) data, obviously."""
+    X = np.asarray(X, dtype=np.float64)
+    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
+    mean = w @ X / w.sum()
+    diff = X - mean
+    cov = (w[:, None] * diff).T @ diff / (w.sum() - 1.0)
+    covariance = {
+        "full": cov,
+        "tied": cov,
+        "diag": np.diag(cov).copy(),
+        "spherical": np.diag(cov).mean(),
+    }[covariance_type]
+    return dict(
+        weight_concentration=1.0 / n_components,
+        mean_precision=1.0,
+        mean=mean,
+        degrees_of_freedom=float(X.shape[1]),
+        covariance=covariance,
+    )
+
+
+def _as_matrices(covariances, covariance_type, n_components, n_features):
+    return full_covariances(covariances, covariance_type, n_components, n_features)
+
+
+def variational_m_step(X, resp, sample_weight, priors, covariance_type, prior_type, reg_covar):
+    """The posterior from responsibilities: a dict of scikit-learn's names."""
+    n_features = X.shape[1]
+    n_components = resp.shape[1]
+    nk, xk, sk = gaussian_estimates(
+        X, resp, sample_weight, reg_covar, covariance_type, np.finfo(np.float64).eps
+    )
+    if prior_type == "dirichlet_process":
+        later = np.array([nk[k + 1 :].sum() for k in range(n_components)])
+        concentration = (1.0 + nk, priors["weight_concentration"] + later)
+    else:
+        concentration = priors["weight_concentration"] + nk
+    beta0, m0 = priors["mean_precision"], priors["mean"]
+    beta = beta0 + nk
+    means = (beta0 * m0 + nk[:, None] * xk) / beta[:, None]
+    cov0 = priors["covariance"]
+    sk_full = _as_matrices(sk, covariance_type, n_components, n_features)
+    if covariance_type == "tied":
+        nu = priors["degrees_of_freedom"] + nk.sum() / n_components
+        w_inv = cov0 + sk * nk.sum() / n_components
+        for k in range(n_components):
+            d = xk[k] - m0
+            w_inv = w_inv + beta0 * nk[k] / beta[k] / n_components * np.outer(d, d)
+        covariances = w_inv / nu
+    else:
+        nu = priors["degrees_of_freedom"] + nk
+        covariances = []
+        for k in range(n_components):
+            d = xk[k] - m0
+            if covariance_type == "full":
+                w_inv = cov0 + nk[k] * sk_full[k] + nk[k] * beta0 / beta[k] * np.outer(d, d)
+            elif covariance_type == "diag":
+                w_inv = cov0 + nk[k] * (sk[k] + beta0 / beta[k] * d**2)
+            else:
+                w_inv = cov0 + nk[k] * (sk[k] + beta0 / beta[k] * np.mean(d**2))
+            covariances.append(w_inv / nu[k])
+        covariances = np.array(covariances)
+    return dict(
+        weight_concentration_=concentration,
+        mean_precision_=beta,
+        means_=means,
+        degrees_of_freedom_=nu,
+        covariances_=covariances,
+    )
+
+
+def _expected_log_weights(concentration, prior_type):
+    if prior_type == "dirichlet_process":
+        a, b = concentration
+        log_v = digamma(a) - digamma(a + b)
+        log_1mv = digamma(b) - digamma(a + b)
+        return np.array([log_v[k] + log_1mv[:k].sum() for k in range(len(a))])
+    return digamma(concentration) - digamma(concentration.sum())
+
+
+def variational_log_rho(X, post, covariance_type, prior_type):
+    """log rho_nk of Bishop's (10.46), from E[log pi], E[log |Lambda|] and
+    E[(x - m)^T Lambda (x - m)] = d / beta + nu (x - m)^T W (x - m)."""
+    X = np.asarray(X, dtype=np.float64)
+    n_components, n_features = post["means_"].shape
+    covs = _as_matrices(post["covariances_"], covariance_type, n_components, n_features)
+    nu = np.broadcast_to(post["degrees_of_freedom_"], (n_components,))
+    out = np.empty((len(X), n_components))
+    log_pi = _expected_log_weights(post["weight_concentration_"], prior_type)
+    for k in range(n_components):
+        w = np.linalg.inv(covs[k] * nu[k])  # W_k
+        e_log_det = (
+            sum(digamma(0.5 * (nu[k] - j)) for j in range(n_features))
+            + n_features * np.log(2.0)
+            + np.linalg.slogdet(w)[1]
+        )
+        diff = X - post["means_"][k]
+        quad = n_features / post["mean_precision_"][k] + nu[k] * np.einsum(
+            "ni,ij,nj->n", diff, w, diff
+        )
+        out[:, k] = log_pi[k] + 0.5 * e_log_det - 0.5 * n_features * np.log(2 * np.pi) - 0.5 * quad
+    return out
+
+
+def _log_wishart_b(w, nu, n_features):
+    # log B(W, nu) without the constant d(d-1)/4 log(pi) (scikit-learn drops it)
+    return (
+        -0.5 * nu * np.linalg.slogdet(w)[1]
+        - 0.5 * nu * n_features * np.log(2.0)
+        - (
+            multigammaln(0.5 * nu, n_features)
+            - 0.25 * n_features * (n_features - 1) * np.log(np.pi)
+        )
+    )
+
+
+def variational_lower_bound(resp, sample_weight, post, covariance_type, prior_type):
+    """scikit-learn's lower bound: the responsibilities' entropy, minus the
+    normalising constants of the Wishart and weight posteriors, minus
+    d/2 sum log beta_k."""
+    w = np.ones(len(resp)) if sample_weight is None else sample_weight
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r_log_r = np.where(resp > 0, resp * np.log(resp), 0.0)
+    entropy = -np.dot(w, r_log_r.sum(axis=1))
+    n_components, n_features = post["means_"].shape
+    covs = _as_matrices(post["covariances_"], covariance_type, n_components, n_features)
+    nu = np.broadcast_to(post["degrees_of_freedom_"], (n_components,))
+    log_wishart = sum(
+        _log_wishart_b(np.linalg.inv(covs[k] * nu[k]), nu[k], n_features)
+        for k in range(n_components)
+    )
+    c = post["weight_concentration_"]
+    if prior_type == "dirichlet_process":
+        log_norm_weight = -np.sum(betaln(c[0], c[1]))
+    else:
+        log_norm_weight = gammaln(c.sum()) - gammaln(c).sum()
+    return (
+        entropy
+        - log_wishart
+        - log_norm_weight
+        - 0.5 * n_features * np.sum(np.log(post["mean_precision_"]))
+    )
+
+
+def variational_run(X, sample_weight, resp, covariance_type, prior_type, n_iter, reg_covar=1e-6):
+    """``n_iter`` variational iterations after the initialisation from the
+    responsibilities ``resp``: (lower bounds per iteration, final posterior)."""
+    priors = variational_priors(X, sample_weight, covariance_type, resp.shape[1])
+    post = variational_m_step(
+        X, resp, sample_weight, priors, covariance_type, prior_type, reg_covar
+    )
+    bounds = []
+    for _ in range(n_iter):
+        log_rho = variational_log_rho(X, post, covariance_type, prior_type)
+        resp = np.exp(log_rho - logsumexp(log_rho, axis=1)[:, None])
+        post = variational_m_step(
+            X, resp, sample_weight, priors, covariance_type, prior_type, reg_covar
+        )
+        bounds.append(
+            variational_lower_bound(resp, sample_weight, post, covariance_type, prior_type)
+        )
+    return bounds, post

@@ -138,3 +138,20 @@ def test_dask_weighted_random_from_data_picks_weighted_rows(client, data):
     picked = source.weighted_choice(np.random.RandomState(0), 4)
     assert len(set(picked)) == 4 and np.all(picked % 50 == 0)
     assert np.isfinite(gm.lower_bound_)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "spherical"])
+def test_dask_bayesian_fit_equals_in_memory(client, data, covariance_type):
+    from fastgmm import BayesianGaussianMixture
+
+    X, w = data
+    Xd, wd = da.from_array(X, chunks=(9_000, 3)), da.from_array(w, chunks=9_000)
+    params = dict(n_components=5, covariance_type=covariance_type, random_state=0, max_iter=30)
+    ours = BayesianGaussianMixture(**params).fit(Xd, sample_weight=wd)
+    ref = BayesianGaussianMixture(**params).fit(X, sample_weight=w)
+    for name in ("weights_", "means_", "covariances_", "mean_precision_", "covariance_prior_"):
+        a, b = np.asarray(getattr(ours, name)), np.asarray(getattr(ref, name))
+        assert_allclose(a, b, rtol=1e-10, atol=1e-10 * np.abs(b).max(), err_msg=name)
+    assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=1e-10)
+    assert ours.n_iter_ == ref.n_iter_
+    assert_array_equal(ours.predict(Xd).compute(), ref.predict(X))
