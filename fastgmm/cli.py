@@ -264,13 +264,15 @@ def parse_range(text):
 # ------------------------------------------------------------------ progress
 
 
-def _fit(X, sample_weight=None, *, progress=False, **params):
-    """A fitted fastgmm.GaussianMixture, and whether it warned that it did
-    not converge; with ``progress``, a progress line per EM iteration."""
+def _fit(X, sample_weight=None, *, progress=False, bayesian=False, **params):
+    """A fitted fastgmm.GaussianMixture (BayesianGaussianMixture with
+    ``bayesian``), and whether it warned that it did not converge; with
+    ``progress``, a progress line per EM iteration."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
 
+    from ._bayesian import BayesianGaussianMixture
     from ._estimator import GaussianMixture
     from ._progress import ProgressReporter, reporting
 
@@ -279,7 +281,7 @@ def _fit(X, sample_weight=None, *, progress=False, **params):
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        model = GaussianMixture(**params)
+        model = (BayesianGaussianMixture if bayesian else GaussianMixture)(**params)
         if progress:
             with reporting(reporter):
                 model.fit(X, sample_weight=sample_weight)
@@ -293,11 +295,23 @@ def _compile_note(model):
     return f"compile {seconds:.2f} s, " if seconds > 0 else ""
 
 
+#: the weight above which the summary of a Bayesian fit counts a component
+ACTIVE_WEIGHT = 0.01
+
+
+def _is_bayesian(model):
+    return hasattr(model, "weight_concentration_prior_type")
+
+
 def _criteria(model, X, w):
-    """(BIC, AIC, mean log-likelihood) of a fitted model on X (weighted)."""
+    """(BIC, AIC, mean log-likelihood) of a fitted model on X (weighted);
+    BIC and AIC are None for a Bayesian mixture (it has no such count of
+    parameters: its criterion is the lower bound)."""
     from ._mstep import information_criteria
 
     ll = _quiet(model.score, X, sample_weight=w)
+    if _is_bayesian(model):
+        return None, None, ll
     n = X.shape[0] if w is None else float(np.sum(w))
     bic, aic = information_criteria(ll * n, n, model._n_parameters())
     return bic, aic, ll
@@ -311,8 +325,18 @@ def cmd_fit(args):
     output = output_path(args.output, (".npz",), ".npz") if args.output else None
     X, names = load_table(args.data, args.key)
     w = load_weights(args.weights, X.shape[0])
+    bayesian = {}
+    if args.bayesian:
+        bayesian = dict(
+            bayesian=True,
+            weight_concentration_prior_type=args.weight_prior or "dirichlet_process",
+            weight_concentration_prior=args.weight_concentration,
+        )
+    elif args.weight_prior is not None or args.weight_concentration is not None:
+        raise CLIError("--weight-prior and --weight-concentration need --bayesian")
     print(
-        f"fitting {args.n_components} {args.covariance_type} components to "
+        f"fitting {'at most ' if args.bayesian else ''}{args.n_components} "
+        f"{args.covariance_type} components{' (variational)' if args.bayesian else ''} to "
         f"{X.shape[0]:,} x {X.shape[1]} {X.dtype.name} ({args.data})"
     )
     tic = time.perf_counter()
@@ -321,18 +345,26 @@ def cmd_fit(args):
         n_components=args.n_components, covariance_type=args.covariance_type,
         max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar,
         init_params=args.init, n_init=args.n_init, random_state=args.seed,
-        n_threads=args.threads,
+        n_threads=args.threads, **bayesian,
     )  # fmt: skip
     elapsed = time.perf_counter() - tic
     if names is not None:  # a CSV header: saved with the model, checked on use
         model.feature_names_in_ = np.asarray(names, dtype=object)
-    bic = _criteria(model, X, w)[0]
+    bic, _, ll = _criteria(model, X, w)
+    if args.bayesian:
+        active = int(np.sum(model.weights_ > ACTIVE_WEIGHT))
+        result = (
+            f"{active} of {args.n_components} components carry weight "
+            f"(weights_ > {ACTIVE_WEIGHT}); lower bound {model.lower_bound_:.2f}, "
+            f"mean log-likelihood {ll:.6f}"
+        )
+    else:
+        result = f"lower bound {model.lower_bound_:.6f} per sample, BIC {bic:.2f}"
     print(
         f"\n{'converged' if model.converged_ else 'did NOT converge'} after "
         f"{model.n_iter_} iterations (best of {args.n_init} init), {elapsed:.2f} s "
         f"({_compile_note(model)}init {model.init_time_:.2f} s, "
-        f"{np.median(model.iter_times_):.3f} s/iter)\n"
-        f"lower bound {model.lower_bound_:.6f} per sample, BIC {bic:.2f}"
+        f"{np.median(model.iter_times_):.3f} s/iter)\n{result}"
     )
     if output:
         model.save(output)
@@ -385,7 +417,8 @@ def cmd_score(args):
     w = load_weights(args.weights, X.shape[0])
     bic, aic, ll = _criteria(model, X, w)
     print(f"mean log-likelihood {ll:.6f} over {X.shape[0]:,} samples")
-    print(f"BIC {bic:.2f}  AIC {aic:.2f}")
+    if bic is not None:
+        print(f"BIC {bic:.2f}  AIC {aic:.2f}")
     return 0
 
 
@@ -689,6 +722,23 @@ def build_parser():
         default="kmeans",
         choices=["kmeans", "k-means++", "random", "random_from_data"],
         help="init_params",
+    )
+    p.add_argument(
+        "--bayesian",
+        action="store_true",
+        help="fit a BayesianGaussianMixture: -k is then an upper bound",
+    )
+    p.add_argument(
+        "--weight-prior",
+        default=None,
+        choices=["dirichlet_process", "dirichlet_distribution"],
+        help="with --bayesian: weight_concentration_prior_type (default dirichlet_process)",
+    )
+    p.add_argument(
+        "--weight-concentration",
+        type=float,
+        default=None,
+        help="with --bayesian: weight_concentration_prior (default 1 / k)",
     )
     p.add_argument(
         "-o", "--output", default=None, help="where to save the model (.npz; default: not saved)"

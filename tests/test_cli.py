@@ -60,6 +60,32 @@ def test_fit_save_predict_score_round_trip(data, fmt):
     assert f"{gm.score(X_read):.6f}" in score
 
 
+def test_fit_bayesian_save_predict_score(data):
+    d, X = data
+    model = d / "bayes.npz"
+    out = run(
+        "fit", d / "X.npy", "-k", 6, "--bayesian", "--weight-prior", "dirichlet_distribution",
+        "--weight-concentration", 0.01, "--weights", d / "w.npy", "--seed", 2, "-o", model,
+    ).stdout  # fmt: skip
+    w = np.load(d / "w.npy")
+    expected = fastgmm.BayesianGaussianMixture(
+        n_components=6, weight_concentration_prior_type="dirichlet_distribution",
+        weight_concentration_prior=0.01, random_state=2,
+    ).fit(X, sample_weight=w)  # fmt: skip
+    active = int(np.sum(expected.weights_ > cli.ACTIVE_WEIGHT))
+    assert f"{active} of 6 components carry weight" in out
+    assert "BIC" not in out
+    bgm = fastgmm.load(model)
+    assert type(bgm) is fastgmm.BayesianGaussianMixture
+    assert_allclose(bgm.means_, expected.means_, rtol=1e-10)
+    run("predict", model, d / "X.npy", "-o", d / "bayes-labels.npy")
+    assert_array_equal(np.load(d / "bayes-labels.npy"), expected.predict(X))
+    score = run("score", model, d / "X.npy").stdout
+    assert f"{expected.score(X):.6f}" in score and "BIC" not in score
+    error = run("fit", d / "X.npy", "-k", 2, "--weight-prior", "dirichlet_process", check=False)
+    assert error.returncode != 0 and "need --bayesian" in error.stderr
+
+
 def test_fit_with_weights_and_npz(data):
     d, X = data
     run(
