@@ -4,6 +4,7 @@
     python -m benchmarks.compare --quick    # the 1M x 16 x 16 full case only
     python -m benchmarks.compare --case full-1M-16-16 --case diag-1M-16-16
     python -m benchmarks.compare --extras-only --threads --whole-fit --float32-accuracy
+    python -m benchmarks.compare --extras-only --bayesian   # the variational mixture
 
 For each case it prints the seconds per EM iteration of each library (median
 of repeats; an iteration's time is the difference between fits of 1 + m and 1
@@ -289,6 +290,61 @@ def thread_scaling(names, repeats):
         )
 
 
+# the variational mixture's cases: (covariance_type, n_samples, n_features, n_components, dtype)
+BAYESIAN_CASES = {
+    "full-1M-16-16": ("full", 1_000_000, 16, 16, "float64"),
+    "diag-1M-16-16": ("diag", 1_000_000, 16, 16, "float64"),
+    "full-200k-2-8": ("full", 200_000, 2, 8, "float64"),
+}
+
+
+def bayesian(repeats, sk_repeats, skip_sklearn=False):
+    """BayesianGaussianMixture per iteration: fastgmm's, its own
+    GaussianMixture's on the same case, and scikit-learn's BayesianGaussianMixture,
+    all from the same start (init_params='random_from_data', one seed)."""
+    from sklearn.mixture import BayesianGaussianMixture as SkBayesian
+
+    from fastgmm import BayesianGaussianMixture, GaussianMixture
+
+    def keyword(cls):
+        def make(k, **kwargs):
+            return cls(n_components=k, **kwargs)
+
+        return make
+
+    print(
+        "\nBayesianGaussianMixture: seconds per iteration (median of repeats), same start "
+        "(random_from_data); 'vs GMM' is fastgmm's Bayesian over its GaussianMixture"
+    )
+    header = (
+        f"{'case':<16} {'fastgmm BGM':>11} {'fastgmm GMM':>11} {'vs GMM':>7} "
+        f"{'sklearn BGM':>11} {'ratio':>7} {'fastgmm MB':>10} {'sklearn MB':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    start = dict(init_params="random_from_data", random_state=0)
+    for name, (covariance_type, n, d, k, dtype) in BAYESIAN_CASES.items():
+        X = mixture_data(n, d, k, dtype)
+        small = X[:5000]
+        BayesianGaussianMixture(n_components=k, covariance_type=covariance_type).fit(small)
+        extra = 20 if n * k * d < 10**7 else 5  # enough iterations to time the small case
+        ours, our_peak = per_iteration(
+            keyword(BayesianGaussianMixture), X, start, covariance_type, k, extra, repeats
+        )
+        em, _ = per_iteration(GaussianMixture, X, start, covariance_type, k, extra, repeats)
+        if skip_sklearn:
+            theirs, their_peak = float("nan"), float("nan")
+        else:
+            theirs, their_peak = per_iteration(
+                keyword(SkBayesian), X, start, covariance_type, k, 2, sk_repeats
+            )
+        print(
+            f"{name:<16} {ours:>11.4f} {em:>11.4f} {ours / em:>6.2f}x {theirs:>11.4f} "
+            f"{theirs / ours:>6.1f}x {our_peak / 1e6:>10.1f} {their_peak / 1e6:>10.1f}",
+            flush=True,
+        )
+
+
 def whole_fit(seeds):
     """Default-parameter fit() on 1M x 16 x 16 full: time and lower bound per seed."""
     from sklearn.mixture import GaussianMixture as SkGaussianMixture
@@ -518,9 +574,16 @@ def main(argv=None):
         "fit() over 3 seeds, small-data fits against scikit-learn",
     )
     parser.add_argument(
+        "--bayesian",
+        action="store_true",
+        help="also: BayesianGaussianMixture per iteration against fastgmm's GaussianMixture "
+        "and scikit-learn's BayesianGaussianMixture",
+    )
+    parser.add_argument(
         "--extras-only",
         action="store_true",
-        help="only the --threads / --whole-fit / --float32-accuracy / --end-to-end sections",
+        help="only the --threads / --whole-fit / --float32-accuracy / --end-to-end / "
+        "--bayesian sections",
     )
     parser.add_argument(
         "--target",
@@ -560,6 +623,8 @@ def main(argv=None):
         float32_accuracy()
     if args.end_to_end:
         end_to_end()
+    if args.bayesian:
+        bayesian(args.repeats, args.sklearn_repeats, args.no_sklearn)
     if args.target:
         import sys
 

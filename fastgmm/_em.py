@@ -104,6 +104,7 @@ class Variational:
     def __init__(self, settings, priors):
         self.settings = settings
         self.priors = priors
+        self._last = None
 
     def prepare(self, source):
         """The priors left to the data (scikit-learn's defaults): its mean,
@@ -144,9 +145,13 @@ class Variational:
         return self._posterior(stats)
 
     def e_step_parameters(self, posterior):
-        return e_step_parameters(
-            posterior, self.priors.weight_concentration_prior_type, posterior.means.shape[1]
-        )
+        # the update after an E-step asks again for the same posterior's
+        if self._last is None or self._last[0] is not posterior:
+            params = e_step_parameters(
+                posterior, self.priors.weight_concentration_prior_type, posterior.means.shape[1]
+            )
+            self._last = (posterior, params)
+        return self._last[1]
 
     def update(self, stats, posterior):
         s = self.settings
