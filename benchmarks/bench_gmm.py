@@ -196,3 +196,38 @@ class FirstPredict:
             )
 
     track_first_predict_no_cache_seconds.unit = "seconds"
+
+
+class BayesianFit:
+    """BayesianGaussianMixture: the same case and work as ``Fit`` (a fixed
+    start: random_from_data with one seed, ``tol=0``, ``MAX_ITER`` iterations)."""
+
+    params = (COVARIANCE_TYPES, ["float64", "float32"])
+    param_names = ["covariance_type", "dtype"]
+    timeout = 300
+
+    def setup(self, covariance_type, dtype):
+        from fastgmm import BayesianGaussianMixture
+
+        warnings.simplefilter("ignore")
+        self.X = mixture_data(N_SAMPLES, N_FEATURES, N_COMPONENTS, dtype)
+        self.bgm = BayesianGaussianMixture(
+            n_components=N_COMPONENTS,
+            covariance_type=covariance_type,
+            init_params="random_from_data",
+            random_state=0,
+            max_iter=MAX_ITER,
+            tol=0,
+        )
+        self.bgm.fit(self.X[:5000])  # compiles
+
+    def time_fit(self, *params):
+        self.bgm.fit(self.X)
+
+    def peakmem_fit(self, *params):
+        self.bgm.fit(self.X)
+
+    def track_lower_bound(self, *params):
+        return float(self.bgm.fit(self.X).lower_bound_)
+
+    track_lower_bound.unit = "variational lower bound (summed over samples)"
