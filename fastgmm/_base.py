@@ -47,6 +47,9 @@ class MixtureBase(DensityMixin, BaseEstimator):
     def _store_model(self, model, dtype):
         """Fitted attributes of the model itself (the priors): none here."""
 
+    def _store_events(self, events):
+        """The degenerate components met by the best run: none here."""
+
     # ------------------------------------------------------------------ fit
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -182,6 +185,7 @@ class MixtureBase(DensityMixin, BaseEstimator):
         self.init_time_ = result.init_time
         self.iter_times_ = result.iter_times
         self.best_init_ = result.best_init
+        self._store_events(result.events)
         return source
 
     # ------------------------------------------------------------- predict

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._initialization import initial_statistics, initialize
+from ._degenerate import Repair
+from ._initialization import initial_statistics, initialize, initialize_repaired
 from ._kernels import prepare
 from ._mstep import GaussianParameters, covariances_from_cholesky, m_step
 from ._variational import (
@@ -40,6 +41,7 @@ class EMSettings:
     precisions_init: object = None
     eps: float = float(np.finfo(np.float64).eps)
     float32_input: bool = False
+    on_degenerate: str = "raise"
 
 
 @dataclass
@@ -52,6 +54,7 @@ class EMResult:
     init_time: float = 0.0
     iter_times: list = field(default_factory=list)
     best_init: int = 0
+    events: list = field(default_factory=list)  # DegenerateEvent, in order
 
 
 def _m_step(stats, settings):
@@ -64,25 +67,62 @@ class MaximumLikelihood:
 
     Each update rule of :func:`run_em` is a class with these methods:
     ``prepare(source)`` (once per fit, before anything else reads the rows),
-    ``initialize(source, random_state)``, ``e_step_parameters(state)`` (what
-    the kernels score with), ``update(stats, state) -> (state, lower_bound)``
-    and ``without_iterations(state)`` (the result of ``max_iter=0``).
+    ``begin()`` (before each run), ``initialize(source, random_state)``,
+    ``e_step_parameters(state)`` (what the kernels score with),
+    ``update(stats, state) -> (state, lower_bound)``, ``take_events()`` (the
+    degenerate components met since the last call) and
+    ``without_iterations(state)`` (the result of ``max_iter=0``).
+
+    With ``on_degenerate`` other than 'raise', the M-step is
+    :class:`Repair`'s, which moves or removes the components that
+    degenerate (see ``_degenerate``); with 'raise' it is scikit-learn's.
     """
 
     def __init__(self, settings):
         self.settings = settings
+        self.source = None
+        self._events = []
 
     def prepare(self, source):
-        """What the model needs of the data before EM: nothing here."""
+        self.source = source
+
+    def begin(self):
+        s = self.settings
+        self._iteration = 0
+        self._repair = None
+        if s.on_degenerate != "raise":
+            self._repair = Repair(
+                s.on_degenerate, s.reg_covar, s.eps, s.float32_input, s.n_components
+            )
 
     def initialize(self, source, random_state):
-        return initialize(source, self.settings, random_state)
+        if self._repair is None:
+            return initialize(source, self.settings, random_state)
+        params, events = initialize_repaired(source, self.settings, random_state, self._repair)
+        self._events.extend(events)
+        return params
 
     def e_step_parameters(self, params):
         return params
 
     def update(self, stats, params):
-        return _m_step(stats, self.settings), stats.log_likelihood / stats.sum_weight
+        self._iteration += 1
+        lower_bound = stats.log_likelihood / stats.sum_weight
+        if self._repair is None:
+            return _m_step(stats, self.settings), lower_bound
+
+        def worst_rows(size, *_):
+            # under the parameters of this iteration's E-step
+            _, indices = self.source.worst_rows(params, self.settings.covariance_type, size)
+            return indices, self.source.rows(indices)
+
+        new, events = self._repair.m_step(stats, self._iteration, worst_rows)
+        self._events.extend(events)
+        return new, lower_bound
+
+    def take_events(self):
+        events, self._events = self._events, []
+        return events
 
     def without_iterations(self, params):
         if params.covariances is None:  # precisions_init given
@@ -105,6 +145,12 @@ class Variational:
         self.settings = settings
         self.priors = priors
         self._last = None
+
+    def begin(self):
+        pass
+
+    def take_events(self):
+        return []  # the covariance prior keeps every component's precision defined
 
     def prepare(self, source):
         """The priors left to the data (scikit-learn's defaults): its mean,
@@ -173,7 +219,7 @@ class Variational:
         return posterior
 
 
-def run_em(source, state, model, lower_bound, reporter):
+def run_em(source, state, model, lower_bound, reporter, events=None):
     """EM iterations from ``state`` until convergence or ``max_iter``.
 
     ``model`` holds the update rule (:class:`MaximumLikelihood`,
@@ -181,13 +227,16 @@ def run_em(source, state, model, lower_bound, reporter):
     one (-inf for a fresh start).  Each iteration is one pass: the source's
     statistics under the E-step's parameters, then the model's update, which
     gives the next state and the lower bound scikit-learn reports for the
-    iteration.
+    iteration.  An iteration in which a component degenerated (and the
+    policy repaired it) never counts as converged.  ``events`` are those of
+    the run so far (its initialisation's).
     """
     settings = model.settings
+    events = list(events or [])
     if settings.max_iter == 0:
         # scikit-learn's max_iter=0: the initialisation is the result, with
         # no lower bound (-inf) and no "converged" message.
-        return EMResult(model.without_iterations(state), -np.inf, [], 0, False)
+        return EMResult(model.without_iterations(state), -np.inf, [], 0, False, events=events)
     lower_bounds = []
     iter_times = []
     converged = False
@@ -197,15 +246,21 @@ def run_em(source, state, model, lower_bound, reporter):
         previous = lower_bound
         stats = source.accumulate(model.e_step_parameters(state), settings.covariance_type)
         state, lower_bound = model.update(stats, state)
+        new_events = model.take_events()
         lower_bounds.append(lower_bound)
         iter_times.append(time.perf_counter() - tic)
         change = lower_bound - previous
         reporter.iteration_end(n_iter, change, lower_bound)
-        if abs(change) < settings.tol:
+        for event in new_events:
+            reporter.degenerate(event)
+        events.extend(new_events)
+        if abs(change) < settings.tol and not new_events:
             converged = True
             break
     reporter.init_end(lower_bound, converged)
-    return EMResult(state, lower_bound, lower_bounds, n_iter, converged, 0.0, iter_times)
+    return EMResult(
+        state, lower_bound, lower_bounds, n_iter, converged, 0.0, iter_times, events=events
+    )
 
 
 def fit_mixture(source, model, random_state, reporter, warm=None):
@@ -215,12 +270,16 @@ def fit_mixture(source, model, random_state, reporter, warm=None):
     for init in range(n_init):
         reporter.init_begin(init)
         tic = time.perf_counter()
+        model.begin()
         if warm is None:
             state, lower_bound = model.initialize(source, random_state), -np.inf
         else:
             state, lower_bound = warm
         init_time = time.perf_counter() - tic
-        result = run_em(source, state, model, lower_bound, reporter)
+        init_events = model.take_events()
+        for event in init_events:
+            reporter.degenerate(event)
+        result = run_em(source, state, model, lower_bound, reporter, init_events)
         result.init_time = init_time
         result.best_init = init
         # sklearn's rule: the first run, or a strictly better lower bound

@@ -113,6 +113,25 @@ default='kmeans'
         t0 in that step size: larger damps the first batches' steps.
         Keyword-only.
 
+    on_degenerate : {'raise', 'reseed', 'drop'}, default='raise'
+        What a fit does when a component degenerates: holds (almost) no
+        points ('empty': less than a thousandth of a row's worth of weight),
+        or has a covariance that is not positive definite after ``reg_covar``
+        ('ill-defined').  'raise' is
+        scikit-learn's behaviour and error.  'reseed' moves each such
+        component to a row the model explains worst (lowest log-likelihood
+        under the iteration's parameters), with the healthy components' mean
+        covariance and one row's worth of weight, and EM goes on; a component
+        that degenerates a third time is dropped.  'drop' removes such
+        components and EM goes on with fewer (``n_components_`` says how many
+        remain).  When no component is
+        healthy the data are singular at this ``reg_covar`` (a constant
+        feature with ``reg_covar=0``): both then raise the fit's
+        regularisation to 1e-6 times the data's mean variance.  Every event is
+        in ``degenerate_events_``; an iteration with one never counts as
+        converged.  ``partial_fit`` keeps 'raise'.  Keyword-only (fastgmm
+        only).
+
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
@@ -169,6 +188,15 @@ default='kmeans'
 
     best_init_ : int
         Which of the ``n_init`` runs was kept, from 0 (fastgmm only).
+
+    n_components_ : int
+        The number of components fitted: ``n_components`` unless
+        ``on_degenerate`` dropped some (fastgmm only).
+
+    degenerate_events_ : list of DegenerateEvent
+        The degenerate components the kept run met, in order: named tuples
+        ``(iteration, component, reason, action)``, iteration 0 being the
+        initialisation and component -1 the whole mixture (fastgmm only).
 
     n_features_in_ : int
         Number of features seen during :term:`fit`.
@@ -228,6 +256,7 @@ default='kmeans'
         chunk_size=None,
         learning_decay=0.7,
         learning_offset=10.0,
+        on_degenerate="raise",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -247,6 +276,7 @@ default='kmeans'
         self.chunk_size = chunk_size
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
+        self.on_degenerate = on_degenerate
 
     # ------------------------------------------------------------------ fit
 
@@ -354,6 +384,7 @@ default='kmeans'
             ),
             eps=float(np.finfo(dtype).eps),
             float32_input=dtype == np.float32,
+            on_degenerate=self.on_degenerate,
         )
 
     def _model(self, n_features, dtype):
@@ -372,6 +403,10 @@ default='kmeans'
 
     def _fitted_state(self):
         return self._fitted_parameters()
+
+    def _store_events(self, events):
+        self.degenerate_events_ = list(events)
+        self.n_components_ = int(np.shape(self.weights_)[0])
 
     def _scoring_parameters(self):
         return self._fitted_parameters()

@@ -177,17 +177,51 @@ def _uniform_responsibilities(source, random_state, n_components):
 
 def initialize(source, settings, random_state):
     """Initial parameters: the ``*_init`` given, the rest from ``init_params``."""
+    return _initial_parameters(_statistics(source, settings, random_state), settings)
+
+
+def initialize_repaired(source, settings, random_state, repair):
+    """:func:`initialize` with the ``on_degenerate`` policy's M-step
+    (``repair``, a :class:`~fastgmm._degenerate.Repair`): a component that
+    the initial responsibilities leave degenerate is moved or removed, as in
+    the iterations, to rows the healthy components explain worst.  Given
+    weights or means are the user's start and are kept as they are: with
+    them, scikit-learn's error is raised.  Returns ``(params, events)``."""
     s = settings
-    stats = None
+    stats = _statistics(source, settings, random_state)
+    if stats is None or s.precisions_init is not None:
+        return _initial_parameters(stats, settings), []
+    if s.weights_init is not None or s.means_init is not None:
+        return _initial_parameters(stats, settings), []
+
+    def worst_rows(size, weights, means, covariances, healthy):
+        keep = np.flatnonzero(healthy)
+        kept = covariances if s.covariance_type == "tied" else covariances[keep]
+        scoring = GaussianParameters(
+            weights[keep] / weights[keep].sum(),
+            means[keep],
+            None,
+            compute_precision_cholesky(kept, s.covariance_type, s.float32_input),
+        )
+        _, indices = source.worst_rows(scoring, s.covariance_type, size)
+        return indices, source.rows(indices)
+
+    return repair.m_step(stats, 0, worst_rows, normalize_weights=False)
+
+
+def _statistics(source, settings, random_state):
+    """The initial responsibilities' statistics, or None when every
+    ``*_init`` is given (nothing to estimate)."""
+    s = settings
     if s.weights_init is None or s.means_init is None or s.precisions_init is None:
-        stats = initial_statistics(
+        return initial_statistics(
             source,
             init_params=s.init_params,
             n_components=s.n_components,
             covariance_type=s.covariance_type,
             random_state=random_state,
         )
-    return _initial_parameters(stats, settings)
+    return None
 
 
 def initialize_from_resp(source, settings, resp):

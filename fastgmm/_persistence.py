@@ -46,6 +46,8 @@ _PRIOR_SCALARS = (
 _SCALARS = ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_")
 # written since fastgmm 0.1.0; optional when reading
 _DIAGNOSTICS = ("compile_time_", "init_time_", "iter_times_", "best_init_")
+# (iteration, component, reason, action) lists; optional when reading
+_EVENTS = "degenerate_events_"
 
 
 def _json_value(name, value):
@@ -92,6 +94,10 @@ def save(model, path):
                 if name == "iter_times_"
                 else (int(value) if name == "best_init_" else float(value))
             )
+    if hasattr(model, _EVENTS):
+        meta[_EVENTS] = [
+            [int(e[0]), int(e[1]), str(e[2]), str(e[3])] for e in model.degenerate_events_
+        ]
     arrays = {name: np.asarray(getattr(model, name)) for name in _ARRAYS}
     for name in in_arrays:
         arrays["init__" + name] = np.asarray(params[name])
@@ -268,6 +274,11 @@ def read_model(path, classes):
             dtype = weights.dtype
             if dtype not in (np.float32, np.float64):
                 r.fail(f"weights_ has dtype {dtype}, expected float32 or float64")
+            if getattr(model, "on_degenerate", "raise") != "raise":
+                # the policy may have dropped components: as many as the file holds
+                fitted = weights.shape[0] if weights.ndim == 1 else -1
+                if 1 <= fitted <= n_components:
+                    n_components = fitted
             weights = r.array("weights_", (n_components,), dtype)
             means = r.array("means_", (n_components, n_features), dtype)
             cov_shape = {
@@ -299,14 +310,13 @@ def read_model(path, classes):
                 if bayesian:
                     check_priors(model, n_features)
                 else:
+                    k = model.n_components  # the parameter's, whatever was dropped
                     if model.weights_init is not None:
-                        check_weights(model.weights_init, n_components)
+                        check_weights(model.weights_init, k)
                     if model.means_init is not None:
-                        check_means(model.means_init, n_components, n_features)
+                        check_means(model.means_init, k, n_features)
                     if model.precisions_init is not None:
-                        check_precisions(
-                            model.precisions_init, covariance_type, n_components, n_features
-                        )
+                        check_precisions(model.precisions_init, covariance_type, k, n_features)
             except ValueError as exc:
                 r.fail(f"initial parameters: {exc}")
 
@@ -322,6 +332,8 @@ def read_model(path, classes):
                 diagnostics["iter_times_"] = r.float_list("iter_times_")
             if "best_init_" in meta:
                 diagnostics["best_init_"] = r.scalar("best_init_", "int")
+            if _EVENTS in meta:
+                diagnostics[_EVENTS] = _read_events(r, meta[_EVENTS])
     except ValueError:
         raise
     except Exception as exc:  # a member that cannot be read: truncated, corrupt
@@ -345,7 +357,25 @@ def read_model(path, classes):
     model.lower_bounds_ = lower_bounds
     for name, value in diagnostics.items():
         setattr(model, name, value)
+    if not bayesian:
+        model.n_components_ = int(weights.shape[0])
+        model.degenerate_events_ = diagnostics.get(_EVENTS, [])
     return model
+
+
+def _read_events(r, value):
+    from ._degenerate import DegenerateEvent
+
+    ok = isinstance(value, list) and all(
+        isinstance(e, list)
+        and len(e) == 4
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in e[:2])
+        and all(isinstance(v, str) for v in e[2:])
+        for e in value
+    )
+    if not ok:
+        r.fail(f"{_EVENTS} must be a list of [iteration, component, reason, action]")
+    return [DegenerateEvent(*e) for e in value]
 
 
 def _read_posterior(r, model, n_features):

@@ -1,9 +1,11 @@
 """Progress reporting: what the EM driver tells about a fit as it runs.
 
-A reporter has four calls, made by the driver: ``init_begin(init)``,
-``iterations_begin()``, ``iteration_end(n_iter, change, lower_bound)`` and
-``init_end(lower_bound, converged)``; and two made while the kernels for a
-covariance type and dtype compile on first use (see ``_warmup``):
+A reporter has five calls, made by the driver: ``init_begin(init)``,
+``iterations_begin()``, ``iteration_end(n_iter, change, lower_bound)``,
+``init_end(lower_bound, converged)`` and ``degenerate(event)`` (a
+degenerate component and what the ``on_degenerate`` policy did); and two
+made while the kernels for a covariance type and dtype compile on first use
+(see ``_warmup``):
 ``compile_begin(what)``, from a timer thread while the compilation runs, and
 ``compile_end(seconds)``.  The estimator's default is
 :class:`VerboseReporter` (scikit-learn's ``verbose`` output); a caller that
@@ -72,6 +74,10 @@ class VerboseReporter:
                 )
                 self._iter_prev_time = cur_time
 
+    def degenerate(self, event):
+        if self.verbose >= 1:
+            print(f"  {event}")
+
     def init_end(self, lower_bound, converged):
         converged_msg = "converged" if converged else "did not converge"
         if self.verbose == 1:
@@ -105,6 +111,9 @@ class CompileReporter:
         pass
 
     def iteration_end(self, n_iter, diff_ll, lower_bound):
+        pass
+
+    def degenerate(self, event):
         pass
 
     def init_end(self, lower_bound, converged):
@@ -148,6 +157,13 @@ class ProgressReporter(CompileReporter):
             self._rewrite(line)
         else:
             self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def degenerate(self, event):
+        if self.tty and self.shown:
+            self.stream.write("\n")
+            self.shown = 0
+        self.stream.write(f"init {self.init + 1}/{self.n_init}  {event}\n")
         self.stream.flush()
 
     def init_end(self, lower_bound, converged):

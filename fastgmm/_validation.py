@@ -34,6 +34,7 @@ PARAMETER_CONSTRAINTS = {
     "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
     "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
     "learning_offset": [Interval(Real, 0.0, None, closed="left")],
+    "on_degenerate": [StrOptions({"raise", "reseed", "drop"})],
 }
 
 

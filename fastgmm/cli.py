@@ -325,15 +325,21 @@ def cmd_fit(args):
     output = output_path(args.output, (".npz",), ".npz") if args.output else None
     X, names = load_table(args.data, args.key)
     w = load_weights(args.weights, X.shape[0])
-    bayesian = {}
     if args.bayesian:
-        bayesian = dict(
+        extra = dict(
             bayesian=True,
             weight_concentration_prior_type=args.weight_prior or "dirichlet_process",
             weight_concentration_prior=args.weight_concentration,
         )
     elif args.weight_prior is not None or args.weight_concentration is not None:
         raise CLIError("--weight-prior and --weight-concentration need --bayesian")
+    else:
+        extra = dict(on_degenerate=args.on_degenerate)
+    if args.bayesian and args.on_degenerate != "raise":
+        raise CLIError(
+            "--on-degenerate is for GaussianMixture: the Bayesian mixture's priors keep "
+            "its components defined"
+        )
     print(
         f"fitting {'at most ' if args.bayesian else ''}{args.n_components} "
         f"{args.covariance_type} components{' (variational)' if args.bayesian else ''} to "
@@ -345,7 +351,7 @@ def cmd_fit(args):
         n_components=args.n_components, covariance_type=args.covariance_type,
         max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar,
         init_params=args.init, n_init=args.n_init, random_state=args.seed,
-        n_threads=args.threads, **bayesian,
+        n_threads=args.threads, **extra,
     )  # fmt: skip
     elapsed = time.perf_counter() - tic
     if names is not None:  # a CSV header: saved with the model, checked on use
@@ -360,11 +366,17 @@ def cmd_fit(args):
         )
     else:
         result = f"lower bound {model.lower_bound_:.6f} per sample, BIC {bic:.2f}"
+    events = getattr(model, "degenerate_events_", [])
+    if events:
+        result += (
+            f"\n{len(events)} degenerate-component event(s) ({args.on_degenerate}); "
+            f"{model.n_components_} of {args.n_components} components remain"
+        )
     print(
         f"\n{'converged' if model.converged_ else 'did NOT converge'} after "
         f"{model.n_iter_} iterations (best of {args.n_init} init), {elapsed:.2f} s "
         f"({_compile_note(model)}init {model.init_time_:.2f} s, "
-        f"{np.median(model.iter_times_):.3f} s/iter)\n{result}"
+        f"{np.median(model.iter_times_) if model.iter_times_ else 0.0:.3f} s/iter)\n{result}"
     )
     if output:
         model.save(output)
@@ -722,6 +734,13 @@ def build_parser():
         default="kmeans",
         choices=["kmeans", "k-means++", "random", "random_from_data"],
         help="init_params",
+    )
+    p.add_argument(
+        "--on-degenerate",
+        default="raise",
+        choices=["raise", "reseed", "drop"],
+        help="a component that empties or collapses: raise scikit-learn's error, move it "
+        "to the worst-explained rows, or remove it (on_degenerate)",
     )
     p.add_argument(
         "--bayesian",

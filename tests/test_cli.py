@@ -86,6 +86,25 @@ def test_fit_bayesian_save_predict_score(data):
     assert error.returncode != 0 and "need --bayesian" in error.stderr
 
 
+def test_fit_on_degenerate_reports_events(tmp_path):
+    rng = np.random.default_rng(0)
+    points = rng.normal(scale=5.0, size=(20, 2))
+    X = np.vstack([points, np.repeat(points[:10], 11, axis=0)])
+    np.save(tmp_path / "dup.npy", X)
+    model_path = tmp_path / "m.npz"
+    args = ("fit", tmp_path / "dup.npy", "-k", 24, "--reg-covar", 0)
+    failed = run(*args, check=False)
+    assert failed.returncode != 0 and "ill-defined empirical covariance" in failed.stderr
+    out = run(*args, "--on-degenerate", "reseed", "-o", model_path).stdout
+    expected = fastgmm.GaussianMixture(
+        24, reg_covar=0.0, on_degenerate="reseed", random_state=0
+    ).fit(X)  # fmt: skip
+    for event in expected.degenerate_events_:
+        assert str(event) in out
+    assert f"{len(expected.degenerate_events_)} degenerate-component event(s)" in out
+    assert fastgmm.load(model_path).degenerate_events_ == expected.degenerate_events_
+
+
 def test_fit_with_weights_and_npz(data):
     d, X = data
     run(

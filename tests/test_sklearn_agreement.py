@@ -245,9 +245,22 @@ def test_pickle_round_trip():
 def test_params_are_sklearns_plus_fastgmms_keywords():
     ours = set(GaussianMixture().get_params())
     theirs = set(SkGaussianMixture().get_params())
-    assert ours == theirs | {"n_threads", "chunk_size", "learning_decay", "learning_offset"}
+    extra = {"n_threads", "chunk_size", "learning_decay", "learning_offset", "on_degenerate"}
+    assert ours == theirs | extra
     for name in theirs:
         assert GaussianMixture().get_params()[name] == SkGaussianMixture().get_params()[name]
+    assert GaussianMixture().on_degenerate == "raise"  # scikit-learn's behaviour
+
+
+def test_bayesian_params_are_sklearns_plus_fastgmms_keywords():
+    from sklearn.mixture import BayesianGaussianMixture as SkBayesian
+
+    from fastgmm import BayesianGaussianMixture
+
+    ours, theirs = BayesianGaussianMixture().get_params(), SkBayesian().get_params()
+    assert set(ours) == set(theirs) | {"n_threads", "chunk_size"}
+    for name in theirs:
+        assert ours[name] == theirs[name], name
 
 
 def test_feature_names_in():

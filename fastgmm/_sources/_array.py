@@ -311,3 +311,33 @@ class ArraySource:
                 empty_2d if resp is None else resp[start:stop],
             )
         self.checked = True
+
+    def worst_rows(self, params, covariance_type, size):
+        """The ``size`` rows (fewer if fewer carry weight) that ``params``
+        explain worst: the lowest ``log p(x)`` among rows with non-zero
+        weight, as ``(log p(x) float64, row indices)``, lowest first, ties
+        by row index (whatever the thread count: each row's score is its
+        own).  One scoring pass a chunk at a time: memory of one chunk."""
+        _, args = _kernels.prepare(params, covariance_type, self.dtype, self.n_features)
+        n_components = args[-1].shape[0]
+        empty_2d = np.empty((0, n_components), dtype=self.dtype)
+        no_labels = np.empty(0, dtype=np.int64)
+        best_values, best_rows = np.empty(0), np.empty(0, dtype=np.int64)
+        rows = self._rows_per_chunk(_config.MAX_WAVE_BLOCKS * _config.BLOCK_ROWS)
+        for start, stop, chunk in self.chunks(rows):
+            lse = np.empty(stop - start, dtype=self.dtype)
+            _kernels.score(
+                covariance_type, chunk, args, _config.BLOCK_ROWS, _config.TILE_ROWS,
+                empty_2d, lse, no_labels, empty_2d,
+            )  # fmt: skip
+            values = lse.astype(np.float64)
+            index = np.arange(start, stop)
+            w = self._weights(start, stop)
+            if w is not None:
+                values, index = values[w > 0], index[w > 0]
+            values = np.concatenate([best_values, values])
+            index = np.concatenate([best_rows, index])
+            order = np.lexsort((index, values))[:size]
+            best_values, best_rows = values[order], index[order]
+        self.checked = True
+        return best_values, best_rows

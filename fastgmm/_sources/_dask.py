@@ -92,6 +92,11 @@ def _block_score(block, params, covariance_type, what, n_components):
     return out
 
 
+def _block_worst_rows(block, weights, offset, params, covariance_type, size):
+    values, rows = ArraySource(_as_rows(block), weights).worst_rows(params, covariance_type, size)
+    return values, rows + offset
+
+
 def _block_top_keys(weights, seed, offset, size, uniform=False):
     weights = np.asarray(weights, dtype=np.float64)
     if uniform:  # every row of non-zero weight equally likely
@@ -257,6 +262,22 @@ class DaskSource:
             for b, w, off in zip(self.blocks, self.weight_blocks, self.offsets)
         ]
         return _tree_sum(parts).compute()
+
+    def worst_rows(self, params, covariance_type, size):
+        """As :meth:`ArraySource.worst_rows`: each block's worst rows on its
+        worker, merged here in block order (deterministic)."""
+        d = self._dask
+        p = d.delayed(params, pure=True)
+        parts = d.compute(
+            *[
+                d.delayed(_block_worst_rows, pure=True)(b, w, int(off), p, covariance_type, size)
+                for b, w, off in zip(self.blocks, self.weight_blocks, self.offsets)
+            ]
+        )
+        values = np.concatenate([v for v, _ in parts])
+        rows = np.concatenate([r for _, r in parts])
+        order = np.lexsort((rows, values))[:size]
+        return values[order], rows[order]
 
     def score_lazy(self, params, covariance_type, what, n_components):
         """A lazy Dask array of per-row outputs ('labels', 'lse', 'resp' or
