@@ -55,6 +55,24 @@ class Fit:
     track_lower_bound.unit = "log-likelihood per sample"
 
 
+class FitDegeneratePolicy:
+    """``Fit`` with each on_degenerate policy on data where nothing
+    degenerates: the policies cost nothing then."""
+
+    params = (["full", "diag"], ["raise", "reseed", "drop"])
+    param_names = ["covariance_type", "on_degenerate"]
+    timeout = 300
+
+    def setup(self, covariance_type, on_degenerate):
+        warnings.simplefilter("ignore")
+        self.gm, self.X = _model(covariance_type, "float64", None)
+        self.gm.set_params(on_degenerate=on_degenerate)
+        self.gm.fit(self.X[:5000])
+
+    def time_fit(self, *params):
+        self.gm.fit(self.X)
+
+
 class Predict:
     params = (COVARIANCE_TYPES, ["float64", "float32"])
     param_names = ["covariance_type", "dtype"]

@@ -165,7 +165,7 @@ class Repair:
             # singular data at this regularisation: regularise the mixture
             variance = data_variance(stats)
             extra = REGULARISATION * (variance if variance > 0 else 1.0)
-            for _ in range(30):  # x10 until positive definite, as far as 1e24 x
+            for _ in range(30):  # x10 until positive definite (at most 1e29 times)
                 self.reg_covar = self.reg_covar + extra
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     weights, means, covariances = estimate_parameters(
