@@ -249,3 +249,25 @@ def test_copy_on_write_memmap_edits_are_kept(tmp_path):
     assert_array_equal(np.asarray(mm), expected)
     ref = GaussianMixture(2, random_state=0, chunk_size=1000).fit(expected)
     assert_allclose(gm.means_, ref.means_, rtol=1e-12)
+
+
+def test_distinct_rows_are_the_draws_deduplicated():
+    """distinct_rows keeps the rows of repeated draws until ``size`` are
+    distinct (the first draw's, then each round's new ones), sorted; more than
+    half the rows are the complement of such a draw (no endless rounds)."""
+    from fastgmm._sources import distinct_rows
+
+    def slow(random_state, n, size):
+        chosen = set()
+        while len(chosen) < size:
+            chosen.update(random_state.randint(0, n, size=size - len(chosen)).tolist())
+        return np.array(sorted(chosen))
+
+    for n, size in [(1_000_000, 5_000), (10_000, 4_999), (37, 1)]:
+        np.testing.assert_array_equal(
+            distinct_rows(np.random.RandomState(4), n, size),
+            slow(np.random.RandomState(4), n, size),
+        )
+    n = 2**17 + 1
+    rows = distinct_rows(np.random.RandomState(0), n, n - 1)
+    assert rows.size == n - 1 and np.all(np.diff(rows) > 0) and rows[0] >= 0 and rows[-1] < n

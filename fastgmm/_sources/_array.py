@@ -31,13 +31,27 @@ def wave_blocks(covariance_type, n_components, n_features):
 def distinct_rows(random_state, n_samples, size):
     """``size`` distinct row indices, sorted; O(size) memory for large n.
 
-    (RandomState.choice without replacement permutes all n_samples.)
+    (RandomState.choice without replacement permutes all n_samples.)  More
+    than half of the rows are the complement of a draw of the others: drawing
+    with repeats until nearly every row is in takes rounds without end.
     """
-    chosen = np.unique(random_state.randint(0, n_samples, size=size))
+    if size > n_samples // 2:
+        left_out = distinct_rows(random_state, n_samples, n_samples - size)
+        return np.setdiff1d(np.arange(n_samples), left_out, assume_unique=True)
+    chosen = _sorted_unique(random_state.randint(0, n_samples, size=size))
     while chosen.size < size:  # each round draws only what is missing
-        more = random_state.randint(0, n_samples, size=size - chosen.size)
-        chosen = np.unique(np.concatenate([chosen, more]))
+        more = _sorted_unique(random_state.randint(0, n_samples, size=size - chosen.size))
+        # insert the new ones into the sorted rows: O(size) (np.unique of all
+        # of them again took 14 ms a round for 2**17 rows)
+        at = np.searchsorted(chosen, more)
+        seen = chosen[np.minimum(at, chosen.size - 1)] == more
+        chosen = np.insert(chosen, at[~seen], more[~seen])
     return chosen
+
+
+def _sorted_unique(a):
+    a = np.sort(a)
+    return a[np.concatenate(([True], a[1:] != a[:-1]))] if a.size else a
 
 
 def _memmap_span(X):
