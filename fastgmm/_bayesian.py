@@ -115,6 +115,17 @@ default='kmeans'
         Rows read at a time from memory maps and array-likes (None: about
         32 MiB of input).  Keyword-only (fastgmm only).
 
+    on_degenerate : {'raise', 'reseed', 'drop'}, default='raise'
+        The covariances are positive definite whenever the covariance prior
+        is.  The default prior, the data's covariance, is singular for
+        singular data (a constant feature), and with ``reg_covar=0`` every
+        component's covariance is then singular: 'raise' gives
+        scikit-learn's error; 'reseed' and 'drop' both raise the fit's
+        regularisation to 1e-6 times the data's mean variance, an event in
+        ``degenerate_events_``.  Components that fall empty are this model's
+        answer (its prior prunes them), not an event.  Keyword-only (fastgmm
+        only).
+
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
@@ -180,7 +191,7 @@ default='kmeans'
     lower_bounds_ : list of float of length ``n_iter_``
         The lower bound at each iteration of the best fit.
 
-    compile_time_, init_time_, iter_times_, best_init_ :
+    compile_time_, init_time_, iter_times_, best_init_, degenerate_events_ :
         As in :class:`fastgmm.GaussianMixture` (fastgmm only).
 
     n_features_in_ : int
@@ -243,6 +254,7 @@ default='kmeans'
         verbose_interval=10,
         n_threads=None,
         chunk_size=None,
+        on_degenerate="raise",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -263,6 +275,7 @@ default='kmeans'
         self.verbose_interval = verbose_interval
         self.n_threads = n_threads
         self.chunk_size = chunk_size
+        self.on_degenerate = on_degenerate
 
     # ------------------------------------------------------------ the model
 
@@ -277,8 +290,17 @@ default='kmeans'
             init_params=self.init_params,
             eps=float(np.finfo(dtype).eps),
             float32_input=dtype == np.float32,
+            on_degenerate=self.on_degenerate,
         )
-        return Variational(settings, Priors(**check_priors(self, n_features)))
+        float32_hint = (
+            settings.float32_input
+            and self.covariance_type in ("diag", "spherical")
+            and self.covariance_prior is None
+        )
+        return Variational(settings, Priors(**check_priors(self, n_features)), float32_hint)
+
+    def _store_events(self, events):
+        self.degenerate_events_ = list(events)
 
     def _store_model(self, model, dtype):
         priors = model.priors

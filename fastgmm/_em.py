@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._degenerate import Repair
+from ._degenerate import REGULARISATION, DegenerateEvent, Repair, data_variance
 from ._initialization import initial_statistics, initialize, initialize_repaired
 from ._kernels import prepare
 from ._mstep import GaussianParameters, covariances_from_cholesky, m_step
@@ -141,16 +141,24 @@ class Variational:
     scikit-learn's, from the E-step's statistics and the M-step's posterior.
     """
 
-    def __init__(self, settings, priors):
+    def __init__(self, settings, priors, float32_hint=False):
         self.settings = settings
         self.priors = priors
+        # scikit-learn's ill-defined error ends with its float32 hint where
+        # its covariances are float32 (diag and spherical from the default
+        # prior): the same words here
+        self.float32_hint = float32_hint
         self._last = None
+        self.begin()
 
     def begin(self):
-        pass
+        self.reg_covar = self.settings.reg_covar  # raised by on_degenerate only
+        self._iteration = 0
+        self._events = []
 
     def take_events(self):
-        return []  # the covariance prior keeps every component's precision defined
+        events, self._events = self._events, []
+        return events
 
     def prepare(self, source):
         """The priors left to the data (scikit-learn's defaults): its mean,
@@ -174,9 +182,42 @@ class Variational:
             priors.mean = mean
 
     def _posterior(self, stats):
+        """The variational M-step.  Its covariances are positive definite
+        whenever the covariance prior is; with a prior from singular data (a
+        constant feature) and ``reg_covar=0`` they are not, in every
+        component alike: ``on_degenerate`` other than 'raise' then raises
+        the run's regularisation as ``_degenerate`` does for EM (components
+        falling empty are this model's own answer, not an event)."""
         s = self.settings
-        return variational_m_step(
-            stats, self.priors, s.reg_covar, s.eps, float32_input=s.float32_input
+        try:
+            return variational_m_step(
+                stats, self.priors, self.reg_covar, s.eps, float32_input=self.float32_hint
+            )
+        except ValueError:
+            if s.on_degenerate == "raise":
+                raise
+        variance = data_variance(stats)
+        extra = REGULARISATION * (variance if variance > 0 else 1.0)
+        for _ in range(30):  # x10 until positive definite (at most 1e29 times)
+            self.reg_covar += extra
+            try:
+                posterior = variational_m_step(
+                    stats, self.priors, self.reg_covar, s.eps, float32_input=self.float32_hint
+                )
+            except ValueError:
+                extra *= 10.0
+                continue
+            self._events.append(
+                DegenerateEvent(
+                    self._iteration,
+                    -1,
+                    "ill-defined",
+                    f"regularised (reg_covar {self.reg_covar:.3g})",
+                )
+            )
+            return posterior
+        return variational_m_step(  # scikit-learn's error
+            stats, self.priors, self.reg_covar, s.eps, float32_input=self.float32_hint
         )
 
     def initialize(self, source, random_state):
@@ -200,6 +241,7 @@ class Variational:
         return self._last[1]
 
     def update(self, stats, posterior):
+        self._iteration += 1
         s = self.settings
         dtype = np.float32 if s.float32_input else np.float64
         # the arrays the E-step ran with, as the kernels took them

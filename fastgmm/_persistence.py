@@ -357,9 +357,9 @@ def read_model(path, classes):
     model.lower_bounds_ = lower_bounds
     for name, value in diagnostics.items():
         setattr(model, name, value)
+    model.degenerate_events_ = diagnostics.get(_EVENTS, [])
     if not bayesian:
         model.n_components_ = int(weights.shape[0])
-        model.degenerate_events_ = diagnostics.get(_EVENTS, [])
     return model
 
 

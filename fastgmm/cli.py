@@ -328,6 +328,7 @@ def cmd_fit(args):
     if args.bayesian:
         extra = dict(
             bayesian=True,
+            on_degenerate=args.on_degenerate,
             weight_concentration_prior_type=args.weight_prior or "dirichlet_process",
             weight_concentration_prior=args.weight_concentration,
         )
@@ -335,11 +336,7 @@ def cmd_fit(args):
         raise CLIError("--weight-prior and --weight-concentration need --bayesian")
     else:
         extra = dict(on_degenerate=args.on_degenerate)
-    if args.bayesian and args.on_degenerate != "raise":
-        raise CLIError(
-            "--on-degenerate is for GaussianMixture: the Bayesian mixture's priors keep "
-            "its components defined"
-        )
+
     print(
         f"fitting {'at most ' if args.bayesian else ''}{args.n_components} "
         f"{args.covariance_type} components{' (variational)' if args.bayesian else ''} to "
@@ -370,7 +367,8 @@ def cmd_fit(args):
     if events:
         result += (
             f"\n{len(events)} degenerate-component event(s) ({args.on_degenerate}); "
-            f"{model.n_components_} of {args.n_components} components remain"
+            f"{getattr(model, 'n_components_', args.n_components)} of {args.n_components} "
+            "components remain"
         )
     print(
         f"\n{'converged' if model.converged_ else 'did NOT converge'} after "

@@ -210,3 +210,34 @@ def test_save_load_keeps_the_remaining_components_and_events(tmp_path):
 def test_bad_policy_is_sklearns_parameter_error():
     with pytest.raises(ValueError, match="'on_degenerate' parameter of GaussianMixture"):
         GaussianMixture(on_degenerate="ignore").fit(np.ones((5, 2)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_bayesian_mixture_regularises_singular_data(dtype):
+    """The variational mixture's one degenerate case: a constant feature and
+    reg_covar=0 make the data's covariance prior, and every component's
+    covariance, singular."""
+    from sklearn.mixture import BayesianGaussianMixture as SkBayesian
+
+    from fastgmm import BayesianGaussianMixture
+
+    X, params = constant_feature(dtype)
+    with pytest.raises(ValueError) as ours:
+        BayesianGaussianMixture(**params).fit(X)
+    with pytest.raises(ValueError) as theirs:
+        SkBayesian(**params).fit(X)
+    assert str(ours.value) == str(theirs.value)
+    fits = {}
+    for policy, n_threads in [("reseed", 1), ("reseed", 2), ("drop", 2)]:
+        model = BayesianGaussianMixture(on_degenerate=policy, n_threads=n_threads, **params)
+        fits[policy, n_threads] = model.fit(np.vstack([X] * 10))
+        for name in FITTED_PARAMETERS:
+            assert np.all(np.isfinite(getattr(model, name))), name
+        assert [(e.iteration, e.component, e.reason) for e in model.degenerate_events_] == [
+            (0, -1, "ill-defined")
+        ]
+        assert np.sum(model.weights_ > 0.1) == 3  # the three clusters are found
+    one, two = fits["reseed", 1], fits["reseed", 2]
+    assert one.degenerate_events_ == two.degenerate_events_ == fits["drop", 2].degenerate_events_
+    for name in FITTED_PARAMETERS:
+        assert_array_equal(getattr(one, name), getattr(two, name), err_msg=name)

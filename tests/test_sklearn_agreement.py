@@ -258,7 +258,7 @@ def test_bayesian_params_are_sklearns_plus_fastgmms_keywords():
     from fastgmm import BayesianGaussianMixture
 
     ours, theirs = BayesianGaussianMixture().get_params(), SkBayesian().get_params()
-    assert set(ours) == set(theirs) | {"n_threads", "chunk_size"}
+    assert set(ours) == set(theirs) | {"n_threads", "chunk_size", "on_degenerate"}
     for name in theirs:
         assert ours[name] == theirs[name], name
 
