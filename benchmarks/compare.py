@@ -5,6 +5,7 @@
     python -m benchmarks.compare --case full-1M-16-16 --case diag-1M-16-16
     python -m benchmarks.compare --extras-only --threads --whole-fit --float32-accuracy
     python -m benchmarks.compare --extras-only --bayesian   # the variational mixture
+    python -m benchmarks.compare --extras-only --onedal     # oneDAL's em_gmm, same start
 
 For each case it prints the seconds per EM iteration of each library (median
 of repeats; an iteration's time is the difference between fits of 1 + m and 1
@@ -366,6 +367,84 @@ def bayesian(repeats, sk_repeats, skip_sklearn=False):
         )
 
 
+# oneDAL's em_gmm supports full and diagonal covariances, float64 and float32
+ONEDAL_CASES = [
+    "full-1M-2-8",
+    "full-1M-16-16",
+    "diag-1M-16-16",
+    "full-200k-64-32",
+    "full-1M-16-16-f32",
+    "full-1M-2-8-f32",
+    "diag-1M-16-16-f32",
+]
+
+
+def onedal(repeats):
+    """fastgmm and oneDAL's EM for Gaussian mixtures (``daal4py.em_gmm``, shipped
+    with scikit-learn-intelex: ``pip install ".[onedal]"``) from the same
+    start, seconds per iteration, on the cases oneDAL supports."""
+    try:
+        import daal4py
+    except ImportError:
+        print("\noneDAL: daal4py is not installed (pip install '.[onedal]'): section skipped")
+        return
+    print(
+        "\noneDAL em_gmm beside fastgmm: seconds per iteration from the same start "
+        "(median of repeats; (fit of 6 - fit of 1) / 5 for both), and the largest "
+        "difference of the means after 6 iterations, relative to the largest mean"
+    )
+    header = (
+        f"{'case':<20} {'fastgmm s/it':>12} {'oneDAL s/it':>12} {'ratio':>7} {'means diff':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name in ONEDAL_CASES:
+        ours, theirs, diff = _onedal_case(daal4py, name, repeats)
+        print(f"{name:<20} {ours:>12.4f} {theirs:>12.4f} {theirs / ours:>6.1f}x {diff:>10.1e}")
+
+
+def _onedal_case(daal4py, name, repeats):
+    from fastgmm import GaussianMixture
+
+    covariance_type, n, d, k, dtype = CASES[name]
+    X = mixture_data(n, d, k, dtype)
+    start = fixed_start(X, k, covariance_type)
+    if dtype == "float32":
+        start = {key: value.astype(np.float32) for key, value in start.items()}
+    precisions = np.asarray(start["precisions_init"], dtype=np.float64)
+    if covariance_type == "full":
+        covariances = [np.linalg.inv(p).astype(dtype) for p in precisions]
+    else:  # oneDAL takes a (1, d) row per component
+        covariances = [(1.0 / p)[np.newaxis, :].astype(dtype) for p in precisions]
+    weights = np.asarray(start["weights_init"], dtype=dtype)[np.newaxis, :]
+    means = np.asarray(start["means_init"], dtype=dtype)
+
+    def theirs(iters):
+        algorithm = daal4py.em_gmm(
+            nComponents=k, maxIterations=iters, accuracyThreshold=0.0,
+            covarianceStorage="full" if covariance_type == "full" else "diagonal",
+            fptype="double" if dtype == "float64" else "float",
+        )  # fmt: skip
+        tic = time.perf_counter()
+        result = algorithm.compute(X, weights, means, covariances)
+        return time.perf_counter() - tic, result
+
+    def ours(iters):
+        gm = GaussianMixture(k, covariance_type=covariance_type, max_iter=iters, tol=0, **start)
+        tic = time.perf_counter()
+        gm.fit(X)
+        return time.perf_counter() - tic, gm
+
+    ours(1)  # compile outside the timings
+    theirs(1)
+    t_ours, t_theirs = [], []
+    for _ in range(repeats):
+        t_ours.append((ours(6)[0] - ours(1)[0]) / 5)
+        t_theirs.append((theirs(6)[0] - theirs(1)[0]) / 5)
+    diff = np.abs(ours(6)[1].means_ - theirs(6)[1].means).max() / np.abs(means).max()
+    return float(np.median(t_ours)), float(np.median(t_theirs)), float(diff)
+
+
 def whole_fit(seeds):
     """Default-parameter fit() on 1M x 16 x 16 full: time and lower bound per seed."""
     from sklearn.mixture import GaussianMixture as SkGaussianMixture
@@ -601,10 +680,15 @@ def main(argv=None):
         "and scikit-learn's BayesianGaussianMixture",
     )
     parser.add_argument(
+        "--onedal",
+        action="store_true",
+        help="also: oneDAL's em_gmm (daal4py, from scikit-learn-intelex) from the same start",
+    )
+    parser.add_argument(
         "--extras-only",
         action="store_true",
         help="only the --threads / --whole-fit / --float32-accuracy / --end-to-end / "
-        "--bayesian sections",
+        "--bayesian / --onedal sections",
     )
     parser.add_argument(
         "--target",
@@ -646,6 +730,8 @@ def main(argv=None):
         end_to_end()
     if args.bayesian:
         bayesian(args.repeats, args.sklearn_repeats, args.no_sklearn)
+    if args.onedal:
+        onedal(args.repeats)
     if args.target:
         import sys
 
