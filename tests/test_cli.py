@@ -60,13 +60,22 @@ def test_fit_save_predict_score_round_trip(data, fmt):
     assert f"{gm.score(X_read):.6f}" in score
 
 
-def test_fit_bayesian_save_predict_score(data):
+def _main(capsys, *args):
+    """The command line in this process (its kernels already loaded): (rc, out, err)."""
+    rc = cli.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_fit_bayesian_save_predict_score(data, capsys):
     d, X = data
     model = d / "bayes.npz"
-    out = run(
-        "fit", d / "X.npy", "-k", 6, "--bayesian", "--weight-prior", "dirichlet_distribution",
-        "--weight-concentration", 0.01, "--weights", d / "w.npy", "--seed", 2, "-o", model,
-    ).stdout  # fmt: skip
+    rc, out, _ = _main(
+        capsys, "fit", d / "X.npy", "-k", 6, "--bayesian", "--weight-prior",
+        "dirichlet_distribution", "--weight-concentration", 0.01, "--weights", d / "w.npy",
+        "--seed", 2, "-o", model,
+    )  # fmt: skip
+    assert rc == 0
     w = np.load(d / "w.npy")
     expected = fastgmm.BayesianGaussianMixture(
         n_components=6, weight_concentration_prior_type="dirichlet_distribution",
@@ -78,24 +87,25 @@ def test_fit_bayesian_save_predict_score(data):
     bgm = fastgmm.load(model)
     assert type(bgm) is fastgmm.BayesianGaussianMixture
     assert_allclose(bgm.means_, expected.means_, rtol=1e-10)
-    run("predict", model, d / "X.npy", "-o", d / "bayes-labels.npy")
+    assert _main(capsys, "predict", model, d / "X.npy", "-o", d / "bayes-labels.npy")[0] == 0
     assert_array_equal(np.load(d / "bayes-labels.npy"), expected.predict(X))
-    score = run("score", model, d / "X.npy").stdout
-    assert f"{expected.score(X):.6f}" in score and "BIC" not in score
-    error = run("fit", d / "X.npy", "-k", 2, "--weight-prior", "dirichlet_process", check=False)
-    assert error.returncode != 0 and "need --bayesian" in error.stderr
+    rc, score, _ = _main(capsys, "score", model, d / "X.npy")
+    assert rc == 0 and f"{expected.score(X):.6f}" in score and "BIC" not in score
+    rc, _, err = _main(capsys, "fit", d / "X.npy", "-k", 2, "--weight-prior", "dirichlet_process")
+    assert rc != 0 and "need --bayesian" in err
 
 
-def test_fit_on_degenerate_reports_events(tmp_path):
+def test_fit_on_degenerate_reports_events(tmp_path, capsys):
     rng = np.random.default_rng(0)
     points = rng.normal(scale=5.0, size=(20, 2))
     X = np.vstack([points, np.repeat(points[:10], 11, axis=0)])
     np.save(tmp_path / "dup.npy", X)
     model_path = tmp_path / "m.npz"
     args = ("fit", tmp_path / "dup.npy", "-k", 24, "--reg-covar", 0)
-    failed = run(*args, check=False)
-    assert failed.returncode != 0 and "ill-defined empirical covariance" in failed.stderr
-    out = run(*args, "--on-degenerate", "reseed", "-o", model_path).stdout
+    rc, _, err = _main(capsys, *args)
+    assert rc != 0 and "ill-defined empirical covariance" in err
+    rc, out, _ = _main(capsys, *args, "--on-degenerate", "reseed", "-o", model_path)
+    assert rc == 0
     expected = fastgmm.GaussianMixture(
         24, reg_covar=0.0, on_degenerate="reseed", random_state=0
     ).fit(X)  # fmt: skip

@@ -146,7 +146,7 @@ def test_dask_bayesian_fit_equals_in_memory(client, data, covariance_type):
 
     X, w = data
     Xd, wd = da.from_array(X, chunks=(9_000, 3)), da.from_array(w, chunks=9_000)
-    params = dict(n_components=5, covariance_type=covariance_type, random_state=0, max_iter=30)
+    params = dict(n_components=5, covariance_type=covariance_type, random_state=0, max_iter=12)
     ours = BayesianGaussianMixture(**params).fit(Xd, sample_weight=wd)
     ref = BayesianGaussianMixture(**params).fit(X, sample_weight=w)
     for name in ("weights_", "means_", "covariances_", "mean_precision_", "covariance_prior_"):
