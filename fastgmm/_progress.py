@@ -124,18 +124,32 @@ class ProgressReporter(CompileReporter):
     """One line per EM iteration: rewritten in place on a terminal (cut to
     its width, the rest of the old line cleared), one line each otherwise."""
 
-    def __init__(self, stream=None, n_init=1):
+    def __init__(self, stream=None, n_init=1, init_params=None):
         self.stream = stream or sys.stdout
         self.tty = self.stream.isatty()
         self.n_init = n_init
+        self.init_params = init_params
         self.shown = 0  # characters of the line on screen
+
+    def _line(self, line):
+        if self.tty:
+            self._rewrite(line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
 
     def init_begin(self, n_init):
         self.init = n_init
         self.tic = self.last = time.perf_counter()
+        # an initialisation of a large file takes seconds: say what runs
+        what = f" ({self.init_params})" if self.init_params else ""
+        self._line(f"init {self.init + 1}/{self.n_init}  initialising{what}")
 
     def iterations_begin(self):
         self.last = time.perf_counter()  # time the iterations, not the init
+        self._line(
+            f"init {self.init + 1}/{self.n_init}  initialised in {self.last - self.tic:.2f} s"
+        )
 
     def _rewrite(self, line):
         import shutil
@@ -153,11 +167,7 @@ class ProgressReporter(CompileReporter):
             f"{now - self.last:.3f} s/iter"
         )
         self.last = now
-        if self.tty:
-            self._rewrite(line)
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+        self._line(line)
 
     def degenerate(self, event):
         if self.tty and self.shown:

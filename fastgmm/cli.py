@@ -277,7 +277,7 @@ def _fit(X, sample_weight=None, *, progress=False, bayesian=False, **params):
     from ._progress import ProgressReporter, reporting
 
     def reporter(model):
-        return ProgressReporter(n_init=model.n_init)
+        return ProgressReporter(n_init=model.n_init, init_params=model.init_params)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)

@@ -45,6 +45,7 @@ def test_fit_save_predict_score_round_trip(data, fmt):
     model = d / f"model-{fmt}.npz"
     out = run("fit", d / f"X.{fmt}", "-k", 3, "--seed", 1, "-o", model).stdout
     assert "iter    1" in out and "lower bound" in out  # progress lines
+    assert "init 1/1  initialising (kmeans)" in out and "initialised in" in out
     assert "converged after" in out and "BIC" in out  # summary
     gm = fastgmm.load(model)
     X_read = np.loadtxt(d / "X.csv", delimiter=",", skiprows=1) if fmt == "csv" else X
