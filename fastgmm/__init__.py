@@ -1,6 +1,6 @@
 """fastgmm: Gaussian mixtures by EM, fast and lean, a drop-in for scikit-learn's.
 
->>> from fastgmm import GaussianMixture
+>>> from fastgmm import GaussianMixture, BayesianGaussianMixture
 """
 
 from . import functional

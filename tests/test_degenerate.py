@@ -108,13 +108,13 @@ def test_policies_give_a_finite_model_no_worse_than_fewer_components(case, polic
     assert model.lower_bound_ >= reference.lower_bound_ - rtol * abs(reference.lower_bound_)
 
 
-def drifting(t, rng, dtype=np.float64):
+def drifting(t, rng, dtype=np.float64, copies=1):
     """scikit-learn issue #12099: warm-started refits on data that move; the
     third cluster shrinks to one point repeated 100 times from t = 15."""
     a = rng.normal(size=(300, 2))
     b = rng.normal(size=(300, 2)) + [10.0, 0.0]
     c = np.array([5.0, 10.0]) + max(0.0, 1 - t / 15) * rng.normal(size=(100, 2))
-    return np.vstack([a, b, c]).astype(dtype)
+    return np.vstack([a, b, c] * copies).astype(dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -167,6 +167,26 @@ def test_one_and_two_threads_give_the_same_events_and_fit(case, policy):
     for name in FITTED_PARAMETERS:
         assert_array_equal(getattr(one, name), getattr(two, name), err_msg=name)
     assert one.lower_bounds_ == two.lower_bounds_
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_warm_start_refits_give_the_same_events_and_fit_for_one_and_two_threads(policy):
+    fits = {}
+    for n_threads in (1, 2):
+        rng = np.random.default_rng(3)
+        model = GaussianMixture(
+            3, warm_start=True, reg_covar=0.0, random_state=0, on_degenerate=policy,
+            n_threads=n_threads,
+        )  # fmt: skip
+        events = []
+        for t in range(20):
+            model.fit(drifting(t, rng, copies=8))  # 5,600 rows: several blocks
+            events.extend(model.degenerate_events_)
+        fits[n_threads] = model, events
+    (one, one_events), (two, two_events) = fits[1], fits[2]
+    assert one_events and one_events == two_events
+    for name in FITTED_PARAMETERS:
+        assert_array_equal(getattr(one, name), getattr(two, name), err_msg=name)
 
 
 def test_an_iteration_with_an_event_never_converges():
