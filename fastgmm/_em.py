@@ -161,23 +161,25 @@ class Variational:
         return events
 
     def prepare(self, source):
-        """The priors left to the data (scikit-learn's defaults): its mean
-        and covariance, from the statistics of one component that holds every
-        row, about the first row (one pass, no copy of the data)."""
+        """The priors left to the data (scikit-learn's defaults): its mean,
+        and its covariance from the statistics of one component that holds
+        every row (one pass, no copy of the data)."""
         priors = self.priors
         if priors.mean is not None and priors.covariance is not None:
             return
-        covariance_type = self.settings.covariance_type
-        shift = np.asarray(source.rows([0]), dtype=np.float64)
-        stats = source.accumulate_resp(
-            lambda start, stop, rows: np.ones((stop - start, 1)), shift, covariance_type
-        )
+        mean = source.weighted_mean()
         if priors.covariance is None:
+            covariance_type = self.settings.covariance_type
+            stats = source.accumulate_resp(
+                lambda start, stop, rows: np.ones((stop - start, 1)),
+                mean[np.newaxis],
+                covariance_type,
+            )
             priors.covariance = default_covariance_prior(
                 covariance_type, stats.nk[0], stats.sums, stats.scatter
             )
         if priors.mean is None:
-            priors.mean = stats.shifts[0] + stats.sums[0] / stats.nk[0]
+            priors.mean = mean
 
     def _posterior(self, stats):
         """The variational M-step.  Its covariances are positive definite
