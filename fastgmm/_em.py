@@ -161,9 +161,12 @@ class Variational:
         return events
 
     def prepare(self, source):
-        """The priors left to the data (scikit-learn's defaults): its mean,
-        and its covariance from the statistics of one component that holds
-        every row (one pass, no copy of the data)."""
+        """The priors left to the data (scikit-learn's defaults): its mean
+        (a sum, chunk by chunk), then its covariance from the statistics of
+        one component that holds every row, about that mean (no copy of the
+        data).  About any other shift the covariance loses digits: about the
+        first row, 300 standard deviations off in float32 data, it was 3e-4
+        off (a test keeps it right)."""
         priors = self.priors
         if priors.mean is not None and priors.covariance is not None:
             return

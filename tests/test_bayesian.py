@@ -151,6 +151,19 @@ def test_equals_the_reference_updates(X, covariance_type, prior_type, weighted):
     _close(ours.covariance_prior_, priors["covariance"], 1e-12, "covariance_prior_")
 
 
+def test_default_priors_keep_their_digits_with_an_outlying_first_row():
+    """The data's mean and covariance (scikit-learn's default priors) from
+    float32 rows whose first row lies 300 standard deviations out: as
+    NumPy's two-pass float64 np.cov of the same numbers, to 1e-6."""
+    X = np.random.default_rng(0).normal(size=(1_000_000, 3)).astype(np.float32)
+    X[0] = 300.0
+    model = BayesianGaussianMixture(n_components=2)
+    model._check_parameters(X)
+    X64 = X.astype(np.float64)
+    _close(model.mean_prior_, X64.mean(axis=0), 1e-6, "mean_prior_")
+    _close(model.covariance_prior_, np.cov(X64.T), 1e-6, "covariance_prior_")
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_float32_kept_and_accurate(covariance_type):
     """float32 rows are read as float32; the fit agrees with scikit-learn's
