@@ -141,7 +141,6 @@ class MixtureBase(DensityMixin, BaseEstimator):
         """Validate, run EM (the subclass's model), set the fitted attributes;
         returns the source."""
         source = self._source(X, reset=True, ensure_min_samples=2, sample_weight=sample_weight)
-        self._stream = None  # partial_fit after fit starts a new stream
         n_samples, n_features = source.n_samples, source.n_features
         if n_samples < self.n_components:
             raise ValueError(

@@ -95,33 +95,22 @@ def find_degenerate(stats, covariances, covariance_type):
 
 def data_variance(stats):
     """The data's mean variance over the features, from any statistics of
-    every row (the components' add up to the rows')."""
+    every row (the components' add up to the rows'): rebased onto the data's
+    mean, their scatter's trace."""
     total = stats.nk.sum()
     if not total > 0:
         return 0.0
     mean = (stats.nk @ stats.shifts + stats.sums.sum(axis=0)) / total
-    d = stats.n_features
-    delta = stats.shifts - mean  # rebase each component's sums onto the mean
-    if stats.covariance_type == "full":
-        diag = np.diagonal(unpack_triangle(stats.scatter, d), axis1=1, axis2=2)
-        per = diag + 2 * delta * stats.sums + stats.nk[:, None] * delta**2
-        trace = per.sum()
-    elif stats.covariance_type == "tied":
-        diag = np.diag(unpack_triangle(stats.scatter[0], d))
-        c = delta[0]
-        trace = (diag + 2 * c * stats.sums.sum(axis=0) + total * c**2).sum()
-    elif stats.covariance_type == "diag":
-        trace = (stats.scatter + 2 * delta * stats.sums + stats.nk[:, None] * delta**2).sum()
-    else:
-        trace = (
-            stats.scatter[:, 0]
-            + 2 * np.einsum("kd,kd->k", delta, stats.sums)
-            + stats.nk * np.einsum("kd,kd->k", delta, delta)
-        ).sum()
+    about_mean = stats.rebased(np.broadcast_to(mean, stats.shifts.shape))
+    scatter, d = about_mean.scatter, stats.n_features
+    if stats.covariance_type in ("full", "tied"):
+        trace = np.trace(unpack_triangle(scatter, d), axis1=-2, axis2=-1).sum()
+    else:  # the diagonals, or the traces
+        trace = scatter.sum()
     return max(float(trace) / total / d, 0.0)
 
 
-def _healthy_covariance(covariances, nk, healthy, covariance_type):
+def _healthy_covariance(covariances, nk, healthy):
     """The weighted mean covariance of the healthy components."""
     w = nk[healthy] / nk[healthy].sum() if nk[healthy].sum() > 0 else None
     return np.average(covariances[healthy], axis=0, weights=w)
@@ -210,7 +199,7 @@ class Repair:
         weights = weights.copy()
         covariances = covariances.copy()
         if covariance_type != "tied":
-            spread = _healthy_covariance(covariances, stats.nk, healthy, covariance_type)
+            spread = _healthy_covariance(covariances, stats.nk, healthy)
         drop = []
         for j, k in enumerate(bad):
             if j >= len(indices) or self.reseeds[k] >= MAX_RESEEDS:

@@ -388,6 +388,7 @@ default='kmeans'
         )
 
     def _model(self, n_features, dtype):
+        self._stream = None  # a fit, then partial_fit, starts a new stream
         return MaximumLikelihood(self._settings(n_features, dtype))
 
     def _store_parameters(self, params, dtype):
