@@ -22,6 +22,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _persistence, _threads
+from ._config import INIT_SAMPLE_ROWS
 from ._em import fit_mixture
 from ._progress import make_reporter
 from ._sources import ArraySource, as_source, is_dask_array, is_row_blocked, with_known_shape
@@ -29,12 +30,28 @@ from ._validation import check_rows, check_sample_weight
 from ._warmup import ensure_kernels
 
 
-def _ensure_kernels(source, covariance_type, reporter):
+def _ensure_kernels(source, covariance_type, reporter, estimator=None):
     """Compile the kernels ``source`` will run on first use, timed apart and
-    announced (a Dask source runs its kernels on the workers: nothing here)."""
+    announced (a Dask source runs its kernels on the workers: nothing here).
+    With the ``estimator`` that fits, also the k-means kernels, when its
+    initialisation runs them (fastgmm's own k-means, beyond
+    ``INIT_SAMPLE_ROWS`` rows)."""
     if not isinstance(source, ArraySource):
         return 0.0
-    return ensure_kernels(covariance_type, source.dtype, reporter)
+    seconds = ensure_kernels(covariance_type, source.dtype, reporter)
+    if estimator is not None and _runs_kmeans(estimator, source.n_samples):
+        seconds += ensure_kernels("kmeans", source.dtype, reporter)
+    return seconds
+
+
+def _runs_kmeans(estimator, n_samples):
+    names = ("weights_init", "means_init", "precisions_init")
+    given = [getattr(estimator, name, None) for name in names]
+    return (
+        n_samples > INIT_SAMPLE_ROWS
+        and estimator.init_params in ("kmeans", "k-means++")
+        and any(g is None for g in given)
+    )
 
 
 class MixtureBase(DensityMixin, BaseEstimator):
@@ -156,7 +173,7 @@ class MixtureBase(DensityMixin, BaseEstimator):
 
         reporter = make_reporter(self)
         with _threads.threads(self.n_threads, limit_blas=True, n_rows=n_samples):
-            compile_time = _ensure_kernels(source, self.covariance_type, reporter)
+            compile_time = _ensure_kernels(source, self.covariance_type, reporter, self)
             model.prepare(source)
             result = fit_mixture(
                 source,

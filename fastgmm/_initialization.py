@@ -7,16 +7,19 @@ turns them into sufficient statistics.
 
 Up to ``INIT_SAMPLE_ROWS`` rows, every ``init_params`` is exactly
 scikit-learn's, so a given ``random_state`` gives its start.  Beyond, the
-k-means steps (``kmeans``, ``k-means++``) run on a random sample of that many
-rows and every row then goes to its nearest centre, in the same chunked pass
-that accumulates the statistics; ``random_from_data`` draws its rows without
-a permutation of all of them.  Memory stays O(sample), whatever n_samples,
-and the initialisation no longer dominates a large fit.
+k-means steps (``kmeans``, ``k-means++``) are fastgmm's own (``_kmeans``, in
+Numba, bitwise the same for any thread count) on a random sample of that
+many rows; for ``kmeans`` every row then goes to its nearest centre in one
+pass of a kernel that sums each row into its centre's statistics alone.
+``random_from_data`` draws its rows without a permutation of all of them.
+Memory stays O(sample), whatever n_samples, and the initialisation costs
+about an EM iteration.
 """
 
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 
+from . import _kmeans
 from ._config import INIT_SAMPLE_ROWS
 from ._mstep import (
     GaussianParameters,
@@ -25,6 +28,7 @@ from ._mstep import (
     precision_cholesky_from_precisions,
 )
 from ._sources import distinct_rows
+from ._stats import SufficientStatistics
 
 
 def _one_hot_labels(labels, n_components):
@@ -50,19 +54,36 @@ def _one_hot_indices(indices, n_components):
     return resp_for
 
 
-def _one_hot_nearest(centers, n_components):
-    """Each row to its nearest centre (squared Euclidean distance)."""
-    centers = np.asarray(centers, dtype=np.float64)
-    half_sq_norms = 0.5 * np.einsum("kd,kd->k", centers, centers)
+def _finite(rows):
+    """The sampled rows, checked (a memory map's rows are checked as they
+    are read, and these are read before the first pass)."""
+    if not np.isfinite(rows).all():
+        what = "NaN" if np.isnan(rows).any() else "infinity or a value too large"
+        raise ValueError(f"Input X contains {what}.")
+    return rows
 
-    def resp_for(start, stop, rows):
-        # argmin |x - c|^2 = argmax (x.c - |c|^2 / 2); in float64
-        scores = np.asarray(rows, dtype=np.float64) @ centers.T - half_sq_norms
-        resp = np.zeros((stop - start, n_components))
-        resp[np.arange(stop - start), scores.argmax(axis=1)] = 1.0
-        return resp
 
-    return resp_for
+def _nearest_statistics(source, centres, origin, covariance_type):
+    """The statistics of every row given to its nearest centre, in one pass.
+
+    The pass sums full scatter matrices (full, tied) or their diagonals
+    (diag, spherical) about each centre; tied's are then rebased onto the
+    data's mean, derived from the same sums, and added; spherical's are
+    traces."""
+    family = "full" if covariance_type in ("full", "tied") else "diag"
+    stats = source.nearest_statistics(centres, origin, family)
+    if covariance_type == "spherical":
+        scatter = stats.scatter.sum(axis=1, keepdims=True)
+    elif covariance_type == "tied":
+        mean = (stats.nk @ stats.shifts + stats.sums.sum(axis=0)) / stats.nk.sum()
+        stats = stats.rebased(np.tile(mean, (stats.n_components, 1)))
+        scatter = stats.scatter.sum(axis=0, keepdims=True)
+    else:
+        return stats
+    return SufficientStatistics(
+        covariance_type, stats.shifts, stats.nk, stats.sums, scatter, stats.sum_weight,
+        0.0, stats.n_samples,
+    )  # fmt: skip
 
 
 def initial_statistics(
@@ -86,26 +107,27 @@ def initial_statistics(
             sample_idx = source.sample_rows(random_state, INIT_SAMPLE_ROWS)
         else:
             sample_idx = np.arange(n_samples)
-        data = source.rows(sample_idx) if large else source.read(0, n_samples)
+        data = _finite(source.rows(sample_idx)) if large else source.read(0, n_samples)
         weights = source.weights_at(sample_idx)
 
     if init_params == "kmeans":
-        # On a sample, three k-means runs (the best kept) cost less than one on
-        # all rows and make up for what the sample does not see.
-        kmeans = KMeans(
-            n_clusters=n_components, n_init=3 if large else 1, random_state=random_state
-        )
+        if large:
+            # On the sample, the best of a few runs (_kmeans.N_INIT) makes
+            # up for what the sample does not see.
+            centres, origin = _kmeans.kmeans(data, weights, n_components, random_state)
+            return _nearest_statistics(source, centres, origin, covariance_type)
+        kmeans = KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
         kmeans.fit(data, sample_weight=weights)
         shifts = kmeans.cluster_centers_
-        if large:
-            resp_for = _one_hot_nearest(shifts, n_components)
-        else:
-            resp_for = _one_hot_labels(kmeans.labels_, n_components)
+        resp_for = _one_hot_labels(kmeans.labels_, n_components)
     elif init_params == "k-means++":
-        centers, indices = kmeans_plusplus(
-            data, n_components, random_state=random_state, sample_weight=weights
-        )
-        shifts = centers
+        if large:
+            indices = _kmeans.kmeans_plusplus(data, weights, n_components, random_state)
+            shifts = data[indices].astype(np.float64)
+        else:
+            shifts, indices = kmeans_plusplus(
+                data, n_components, random_state=random_state, sample_weight=weights
+            )
         resp_for = _one_hot_indices(sample_idx[indices], n_components)
     elif init_params == "random":
         resp_for = _uniform_responsibilities(source, random_state, n_components)

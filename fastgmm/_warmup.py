@@ -55,9 +55,26 @@ def compile_kernels(covariance_type, dtype):
         _ready.add((covariance_type, dtype.name))
 
 
+def compile_kmeans_kernels(dtype):
+    """Run fastgmm's k-means kernels (the initialisation of more than
+    ``INIT_SAMPLE_ROWS`` rows) once for ``dtype``: the nearest-centre kernel
+    of the Lloyd steps and of the pass over all rows, and the k-means++
+    seeding's (float64 whatever the data)."""
+    from . import _kmeans
+    from ._sources import ArraySource
+
+    dtype = np.dtype(dtype)
+    X = np.linspace(-1.0, 1.0, 48).reshape(16, 3).astype(dtype)
+    centres, origin = _kmeans.kmeans(X, None, 2, np.random.RandomState(0), n_init=1)
+    ArraySource(X).nearest_statistics(centres, origin, "full")
+    with _ready_lock:
+        _ready.add(("kmeans", dtype.name))
+
+
 def ensure_kernels(covariance_type, dtype, reporter=None):
     """Make sure the kernel of (covariance type, dtype) has run in this
-    process; seconds spent (0.0 when it had).
+    process; seconds spent (0.0 when it had).  ``covariance_type='kmeans'``
+    stands for the k-means kernels (:func:`compile_kmeans_kernels`).
 
     When it takes longer than a moment (a compilation, not a cache load),
     ``reporter.compile_begin("full/float64")`` is called while it runs and
@@ -82,7 +99,10 @@ def ensure_kernels(covariance_type, dtype, reporter=None):
         timer.start()
     tic = time.perf_counter()
     try:
-        compile_kernels(covariance_type, dtype)
+        if covariance_type == "kmeans":
+            compile_kmeans_kernels(dtype)
+        else:
+            compile_kernels(covariance_type, dtype)
     finally:
         elapsed = time.perf_counter() - tic
         if timer is not None:
@@ -94,7 +114,9 @@ def ensure_kernels(covariance_type, dtype, reporter=None):
     return elapsed
 
 
-def warmup(covariance_types=COVARIANCE_TYPES, dtypes=DTYPES, *, verbose=True, file=None):
+def warmup(
+    covariance_types=COVARIANCE_TYPES, dtypes=DTYPES, *, kmeans=True, verbose=True, file=None
+):
     """Compile the kernels for these covariance types and dtypes ahead of use.
 
     A first fit in a fresh process otherwise compiles them (seconds per
@@ -102,7 +124,9 @@ def warmup(covariance_types=COVARIANCE_TYPES, dtypes=DTYPES, *, verbose=True, fi
     cache, so a container image or a CI job that runs it once starts every
     later process warm.  Each (type, dtype) runs, on a few rows, the one
     kernel that a fit, ``predict``, ``predict_proba`` and ``score_samples``
-    share.
+    share; with ``kmeans``, each dtype also runs the k-means kernels that
+    initialise fits of more than 2^17 rows (``init_params='kmeans'`` or
+    ``'k-means++'``).
 
     On a Dask cluster, ``client.run(fastgmm.warmup)`` warms every worker.
 
@@ -110,6 +134,8 @@ def warmup(covariance_types=COVARIANCE_TYPES, dtypes=DTYPES, *, verbose=True, fi
     ----------
     covariance_types : iterable of str, default=all four
     dtypes : iterable of dtype, default=(float64, float32)
+    kmeans : bool, default=True
+        Also the k-means kernels of each dtype (a line ``kmeans/<dtype>``).
     verbose : bool, default=True
         Print one line per (covariance type, dtype) with the seconds it took.
     file : file-like, default=sys.stdout
@@ -135,6 +161,8 @@ def warmup(covariance_types=COVARIANCE_TYPES, dtypes=DTYPES, *, verbose=True, fi
             if dtype not in (np.float32, np.float64):
                 raise ValueError(f"dtype must be float32 or float64, got {dtype}.")
             checked.append((covariance_type, dtype))
+    if kmeans:
+        checked += [("kmeans", dtype) for dtype in dict.fromkeys(d for _, d in checked)]
     seconds = {}
     with _threads.threads(None, limit_blas=True):
         for covariance_type, dtype in checked:
@@ -142,7 +170,10 @@ def warmup(covariance_types=COVARIANCE_TYPES, dtypes=DTYPES, *, verbose=True, fi
                 print(f"kernels for {covariance_type}/{dtype.name}: ", end="", file=out,
                       flush=True)  # fmt: skip
             tic = time.perf_counter()
-            compile_kernels(covariance_type, dtype)
+            if covariance_type == "kmeans":
+                compile_kmeans_kernels(dtype)
+            else:
+                compile_kernels(covariance_type, dtype)
             elapsed = time.perf_counter() - tic
             seconds[(covariance_type, dtype.name)] = elapsed
             if verbose:

@@ -29,6 +29,19 @@ for n_features in (1, 2, 5):
             gm.predict_proba(X)
             gm.score_samples(X)
             F.log_prob(X, gm.weights_, gm.means_, gm.precisions_cholesky_, covariance_type)
+# fastgmm's k-means (seeding, Lloyd, the nearest-centre pass of every
+# type), weighted, on the same shapes
+from fastgmm import _kmeans  # noqa: E402
+from fastgmm._initialization import _nearest_statistics  # noqa: E402
+from fastgmm._sources import ArraySource  # noqa: E402
+
+for n_features in (1, 2, 5):
+    X64 = rng.normal(size=(1300, n_features))
+    w = rng.uniform(0.0, 2.0, len(X64))
+    for X in (X64, X64.astype(np.float32)):
+        centres, origin = _kmeans.kmeans(X, w, 3, np.random.RandomState(0))
+        for covariance_type in ("full", "tied", "diag", "spherical"):
+            _nearest_statistics(ArraySource(X, w), centres, origin, covariance_type)
 print("in bounds")
 
 # The canary: a call past the checks, with an output too short for its rows,

@@ -301,3 +301,69 @@ def variational_run(X, sample_weight, resp, covariance_type, prior_type, n_iter,
             variational_lower_bound(resp, sample_weight, post, covariance_type, prior_type)
         )
     return bounds, post
+
+
+def kmeans_plusplus_seeds(X, sample_weight, n_clusters, random_state, n_runs=1):
+    """Greedy k-means++ (2 + log K candidates a step, the one of least
+    potential kept), ``n_runs`` runs in lockstep drawing run after run within
+    each step: (n_runs, n_clusters) row indices.  Exact distances (SciPy)."""
+    from scipy.spatial.distance import cdist
+
+    X = np.asarray(X, dtype=np.float64)
+    n = X.shape[0]
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    trials = 2 + int(np.log(n_clusters))
+    seeds = np.empty((n_runs, n_clusters), dtype=np.int64)
+    closest = []
+    for r in range(n_runs):
+        if sample_weight is None:
+            seeds[r, 0] = random_state.randint(n)
+        else:
+            seeds[r, 0] = random_state.choice(n, p=w / w.sum())
+        closest.append(cdist(X[[seeds[r, 0]]], X, "sqeuclidean")[0])
+    for c in range(1, n_clusters):
+        picks = []
+        for r in range(n_runs):
+            draws = random_state.uniform(size=trials) * (w @ closest[r])
+            ids = np.minimum(np.searchsorted(np.cumsum(w * closest[r]), draws), n - 1)
+            picks.append(ids)
+        for r in range(n_runs):
+            ids = picks[r]
+            dist = np.minimum(closest[r], cdist(X[ids], X, "sqeuclidean"))
+            best = int(np.argmin(dist @ w))
+            seeds[r, c] = ids[best]
+            closest[r] = dist[best]
+    return seeds
+
+
+def lloyd(X, sample_weight, centres, tol, max_iter=300):
+    """Lloyd's iterations: labels by least squared distance (lowest index on
+    ties), centres the weighted means; a centre with no rows goes to the rows
+    farthest from their centres; stop when no label changes or the centres
+    move by at most ``tol`` (squared, summed).  Returns (centres, labels)."""
+    from scipy.spatial.distance import cdist
+
+    X = np.asarray(X, dtype=np.float64)
+    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    centres = np.array(centres, dtype=np.float64)
+    labels = np.full(len(X), -1)
+    for _ in range(max_iter):
+        dist = cdist(X, centres, "sqeuclidean")
+        new_labels = dist.argmin(axis=1)
+        if np.array_equal(new_labels, labels):
+            break
+        labels = new_labels
+        new = centres.copy()
+        for k in range(len(centres)):
+            mine = labels == k
+            if w[mine].sum() > 0:
+                new[k] = w[mine] @ X[mine] / w[mine].sum()
+        empty = [k for k in range(len(centres)) if w[labels == k].sum() == 0]
+        if empty:
+            far = np.argsort(-dist[np.arange(len(X)), labels], kind="stable")
+            new[empty] = X[far[: len(empty)]]
+        shift = ((new - centres) ** 2).sum()
+        centres = new
+        if shift <= tol:
+            break
+    return centres, labels

@@ -191,13 +191,56 @@ def test_verbose_fit_reports_compilation_apart(monkeypatch, capsys):
     assert "compiling" not in capsys.readouterr().out
 
 
+def test_a_large_kmeans_start_announces_its_kernels(monkeypatch, capsys):
+    """Beyond 2^17 rows the kmeans start runs fastgmm's k-means kernels:
+    their first use is compiled, timed and announced with the others; a
+    smaller fit, or one whose start is given or random, does not run them."""
+    from fastgmm import _warmup
+    from fastgmm._config import INIT_SAMPLE_ROWS
+
+    compiled = []
+    real = _warmup.compile_kmeans_kernels
+
+    def slow(dtype):
+        time.sleep(_warmup._ANNOUNCE_AFTER + 0.3)
+        compiled.append(np.dtype(dtype).name)
+        real(dtype)
+
+    monkeypatch.setattr(_warmup, "compile_kmeans_kernels", slow)
+    monkeypatch.setattr(_warmup, "_ready", {("full", "float64")})
+    X = np.random.default_rng(0).normal(size=(INIT_SAMPLE_ROWS + 1, 2))
+    gm = fastgmm.GaussianMixture(2, max_iter=0).fit(X[:1000])
+    start = dict(
+        weights_init=[0.5, 0.5], means_init=[[0, 0], [1, 1]], precisions_init=gm.precisions_
+    )
+    fastgmm.GaussianMixture(2, max_iter=0, **start).fit(X)
+    fastgmm.GaussianMixture(2, max_iter=0, init_params="random").fit(X)
+    assert compiled == []
+    capsys.readouterr()
+    gm = fastgmm.GaussianMixture(2, max_iter=0, verbose=1).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    assert compiled == ["float64"]
+    assert lines[:2] == [
+        "compiling kernels for kmeans/float64, first use only",
+        f"kernels compiled in {gm.compile_time_:.2f} s",
+    ]
+    assert gm.compile_time_ > _warmup._ANNOUNCE_AFTER
+
+
 def test_warmup_function():
     import io
 
     out = io.StringIO()
     seconds = fastgmm.warmup(["spherical"], [np.float64], file=out)
-    assert list(seconds) == [("spherical", "float64")]
-    assert out.getvalue().startswith("kernels for spherical/float64: ")
+    assert list(seconds) == [("spherical", "float64"), ("kmeans", "float64")]
+    lines = out.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "kernels for spherical/float64",
+        "kernels for kmeans/float64",
+    ]
+    assert list(fastgmm.warmup("diag", "float32", kmeans=False, verbose=False)) == [
+        ("diag", "float32")
+    ]
     with pytest.raises(ValueError, match="covariance_type"):
         fastgmm.warmup(["round"])
     with pytest.raises(ValueError, match="dtype"):

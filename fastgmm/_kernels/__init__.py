@@ -63,10 +63,11 @@ import pathlib
 
 import numpy as np
 
+from .. import _config
 from .._mstep import log_det_cholesky
 from .._stats import scatter_shape
 from .._validation import check_mixture_parameters
-from . import _cache, diag, full, tied
+from . import _cache, diag, full, kmeans, tied
 
 # One parallel driver per covariance family: E-step with statistics, given
 # responsibilities, and per-row scores are its three modes, so a fit and the
@@ -78,7 +79,10 @@ RUN = {
     "spherical": diag._run_spherical,
 }
 
-_cache.guard(pathlib.Path(__file__).parent, list(RUN.values()))
+_cache.guard(
+    pathlib.Path(__file__).parent,
+    [*RUN.values(), kmeans._run_nearest, kmeans._run_candidates],
+)
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -281,4 +285,82 @@ def accumulate_resp(covariance_type, rows, sample_weight, resp, shifts, block_ro
         covariance_type, read_only(rows), _weights(sample_weight), resp,
         _read_only(_resp_args(shifts, rows.dtype, covariance_type)), block_rows, tile, partials,
         _no_outputs(rows.dtype, n_components),
+    )  # fmt: skip
+
+
+def nearest(rows, sample_weight, origin, centres, labels, dists, partials):
+    """Each row's nearest of ``centres`` (K, d) and the hard-assignment
+    statistics about them, into ``partials`` (part_nk (W, K), part_sums
+    (W, K, d), part_scatter (W, K, P) with P = 0, d or d (d + 1) / 2,
+    part_inertia (W,), part_changed (W,) int64), one slot per block.
+    ``labels`` (n,) int64 are updated in place (changes counted) and
+    ``dists`` (n,) receive each row's squared distance; (0,) arrays for
+    neither.  ``sample_weight`` (n,) or None.  Distances are taken about
+    ``origin`` (d,), in float64."""
+    n_rows, n_features = rows.shape
+    sample_weight = _weights(sample_weight)
+    centres = np.asarray(centres, dtype=np.float64)
+    origin = np.asarray(origin, dtype=np.float64)
+    n_clusters = centres.shape[0]
+    n_blocks = -(-n_rows // _config.BLOCK_ROWS)
+    width = partials[2].shape[-1]
+    if (
+        centres.shape != (n_clusters, n_features)
+        or n_clusters < 1
+        or origin.shape != (n_features,)
+        or partials[0].shape[1:] != (n_clusters,)
+        or partials[1].shape[1:] != (n_clusters, n_features)
+        or partials[2].shape[1:] != (n_clusters, width)
+        or width not in (0, n_features, n_features * (n_features + 1) // 2)
+        or any(a.shape[0] < n_blocks for a in partials)
+        or any(0 < a.shape[0] != n_rows for a in (sample_weight, labels, dists))
+        or labels.dtype != np.int64
+    ):
+        raise ValueError(
+            f"nearest: {n_rows} x {n_features} rows in {n_blocks} blocks, but centres "
+            f"{centres.shape}, origin {origin.shape}, partials "
+            f"{[a.shape for a in partials]}, per-row arrays "
+            f"{[a.shape for a in (sample_weight, labels, dists)]}."
+        )
+    shifted = np.ascontiguousarray(centres - origin)
+    half_norms = 0.5 * np.einsum("kd,kd->k", shifted, shifted)
+    kmeans._run_nearest(
+        read_only(rows), sample_weight, read_only(origin), read_only(shifted),
+        read_only(half_norms), _config.BLOCK_ROWS, _config.TILE_ROWS, labels, dists, *partials,
+    )  # fmt: skip
+
+
+def candidate_distances(Yb, sq, sample_weight, candidates, runs, closest, dist_out, part_pot):
+    """k-means++, several runs at once, on rows given about their origin,
+    block by block transposed (``Yb`` (W, d, B) float64, block ``b``'s rows
+    in ``Yb[b]``, zero-padded; ``sq`` (W, B) their squared norms):
+    ``dist_out[c] = min(closest[runs[c]], |y - candidates[c]|^2)`` per row
+    (unless ``dist_out`` has no rows), and each block's weighted sum of it in
+    ``part_pot[b, c]``.  ``candidates`` are about the origin too."""
+    n_blocks, n_features, block_rows = Yb.shape
+    n_rows = closest.shape[1] if closest.ndim == 2 else -1
+    sample_weight = _weights(sample_weight)
+    candidates = np.ascontiguousarray(candidates, dtype=np.float64)
+    runs = np.ascontiguousarray(runs, dtype=np.int64)
+    n_candidates = candidates.shape[0]
+    if (
+        Yb.dtype != np.float64
+        or sq.shape != (n_blocks, block_rows)
+        or not (n_blocks - 1) * block_rows < n_rows <= n_blocks * block_rows
+        or candidates.shape != (n_candidates, n_features)
+        or runs.shape != (n_candidates,)
+        or (n_candidates > 0 and not 0 <= runs.min() <= runs.max() < closest.shape[0])
+        or dist_out.shape not in ((n_candidates, n_rows), (0, n_rows))
+        or part_pot.shape != (n_blocks, n_candidates)
+        or 0 < sample_weight.shape[0] != n_rows
+    ):
+        raise ValueError(
+            f"candidate_distances: rows {Yb.shape}, but sq {sq.shape}, candidates "
+            f"{candidates.shape}, runs {runs.shape}, closest {closest.shape}, dist_out "
+            f"{dist_out.shape}, part_pot {part_pot.shape}."
+        )
+    kmeans._run_candidates(
+        read_only(np.ascontiguousarray(Yb)), read_only(np.ascontiguousarray(sq, np.float64)),
+        sample_weight, read_only(candidates), read_only(runs),
+        read_only(np.ascontiguousarray(closest, dtype=np.float64)), dist_out, part_pot,
     )  # fmt: skip

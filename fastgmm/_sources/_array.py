@@ -286,6 +286,34 @@ class ArraySource:
         stats.n_samples = self.n_samples
         return stats
 
+    def nearest_statistics(self, centres, origin, family):
+        """Statistics of each row given wholly to its nearest centre, about
+        the centres: of type ``family`` ('full': packed scatter, or 'diag'),
+        distances taken in float64 about ``origin`` (one pass)."""
+        centres = np.ascontiguousarray(centres, dtype=np.float64)
+        n_clusters, n_features = centres.shape
+        width = n_features * (n_features + 1) // 2 if family == "full" else n_features
+        n_blocks = wave_blocks(family, n_clusters, n_features)
+        partials = (
+            np.empty((n_blocks, n_clusters)),
+            np.empty((n_blocks, n_clusters, n_features)),
+            np.empty((n_blocks, n_clusters, width)),
+            np.empty(n_blocks),
+            np.empty(n_blocks, dtype=np.int64),
+        )
+        stats = SufficientStatistics.zeros(family, centres)
+        no_labels, no_dists = np.empty(0, dtype=np.int64), np.empty(0)
+        block_rows = _config.BLOCK_ROWS
+        for start, stop, rows in self._waves(n_blocks * block_rows):
+            _kernels.nearest(
+                rows, self._weights(start, stop), origin, centres, no_labels, no_dists, partials
+            )
+            self._add_partials(stats, partials, -(-(stop - start) // block_rows))
+        self.checked = True
+        stats.sum_weight = self.sum_weight
+        stats.n_samples = self.n_samples
+        return stats
+
     def score(self, params, covariance_type, *, log_prob=None, lse=None, labels=None, resp=None):
         """Fill the per-row outputs given: joint log-probabilities (n, K),
         log p(x) (n,), labels (n,), responsibilities (n, K)."""

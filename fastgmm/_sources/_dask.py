@@ -60,6 +60,12 @@ def _block_stats(block, weights, params, covariance_type, chunk_rows):
     )
 
 
+def _block_nearest_stats(block, weights, centres, origin, family, chunk_rows):
+    return ArraySource(_as_rows(block), weights, chunk_rows=chunk_rows).nearest_statistics(
+        centres, origin, family
+    )
+
+
 def _block_resp_stats(block, weights, offset, resp_for, shifts, covariance_type):
     def local(start, stop, rows):
         return resp_for(start + offset, stop + offset, rows)
@@ -262,6 +268,19 @@ class DaskSource:
             for b, w, off in zip(self.blocks, self.weight_blocks, self.offsets)
         ]
         return _tree_sum(parts).compute()
+
+    def nearest_statistics(self, centres, origin, family):
+        """As :meth:`ArraySource.nearest_statistics`, block by block."""
+        d = self._dask
+        c = d.delayed(np.asarray(centres, dtype=np.float64), pure=True)
+        o = d.delayed(np.asarray(origin, dtype=np.float64), pure=True)
+        parts = [
+            d.delayed(_block_nearest_stats, pure=True)(b, w, c, o, family, self.chunk_rows)
+            for b, w in zip(self.blocks, self.weight_blocks)
+        ]
+        stats = _tree_sum(parts).compute()
+        self.checked = True
+        return stats
 
     def worst_rows(self, params, covariance_type, size):
         """As :meth:`ArraySource.worst_rows`: each block's worst rows on its

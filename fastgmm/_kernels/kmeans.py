@@ -1,0 +1,258 @@
+"""k-means: nearest centres with their statistics, and k-means++ candidates.
+
+Two parallel drivers over blocks of rows, in the grid of the EM kernels
+(block ``b`` writes its partial sums into slot ``b``; the caller adds them
+in block order), so their results do not depend on the thread count:
+
+* ``_run_nearest``: each row's nearest centre (squared Euclidean distance,
+  ties to the lowest index), and per centre the hard-assignment statistics
+  about it, ``sum w``, ``sum w (x - c)`` and, by the width of
+  ``part_scatter``, nothing, the diagonal or the packed upper triangle of
+  ``sum w (x - c)(x - c)^T``; plus ``sum w |x - c|^2`` (the inertia).  It is
+  a Lloyd step on a sample, and on all rows the initial statistics of the
+  ``kmeans`` start (one row's work is one centre's, not every component's).
+* ``_run_candidates``: for k-means++ seeding, each row's squared distance to
+  each candidate centre, at most its distance so far, and their weighted
+  sums (the candidates' potentials), for several seeding runs at once.
+
+Everything is computed in float64 about ``origin`` (the sample's mean):
+distances of data far from the origin keep their digits, whatever the
+input's dtype.  Centres come in shifted by ``origin``.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from ._blocks import _add_scatter, _pack
+from ._vector import _PARALLEL, _SERIAL
+
+
+@njit(**_SERIAL)
+def _load_shifted(X, sample_weight, origin, start, m, yt, wt):
+    # OUT yt[:, :m] (d, T) = (X[start:start + m] - origin).T in float64;
+    # wt[:m] the weights (1 without)
+    n_features = X.shape[1]
+    for i in range(m):
+        for t in range(n_features):
+            yt[t, i] = X[start + i, t] - origin[t]
+    if sample_weight.shape[0] > 0:
+        for i in range(m):
+            wt[i] = sample_weight[start + i]
+    else:
+        for i in range(m):
+            wt[i] = 1.0
+
+
+@njit(**_SERIAL)
+def _nearest_in_tile(yt, m, centres, half_norms, score, best, arg):
+    # OUT arg[:m] the nearest centre of each row: argmax_k y.c_k - |c_k|^2 / 2
+    n_clusters, n_features = centres.shape
+    for i in range(m):
+        best[i] = -np.inf
+        arg[i] = 0
+    for k in range(n_clusters):
+        h = half_norms[k]
+        for i in range(m):
+            score[i] = -h
+        for t in range(n_features):
+            c = centres[k, t]
+            for i in range(m):
+                score[i] += yt[t, i] * c
+        for i in range(m):
+            if score[i] > best[i]:
+                best[i] = score[i]
+                arg[i] = k
+
+
+@njit(**_SERIAL)
+def _grouped_scatter(X, start, m, origin, centres, labels, weights, zt, wz, counts, sums4, full):
+    # The packed mode's moment sums of rows start:start + m, their nearest
+    # centres in labels[:m]: the rows of each centre (in row order) are
+    # gathered, as x - c about origin, into a contiguous (d4, count) stretch
+    # of zt, which the full kernel's register blocks then sum: one centre's
+    # work per row.  (A column slice of one 2-D buffer would not vectorise.)
+    n_clusters, n_features = centres.shape
+    d4 = sums4.shape[1]
+    for k in range(n_clusters + 1):
+        counts[k] = 0
+    for j in range(m):
+        if weights[j] != 0.0:
+            counts[labels[j] + 1] += 1
+    for k in range(n_clusters):  # counts[k]: group k's first row
+        counts[k + 1] += counts[k]
+    for k in range(n_clusters):  # padded features stay zero
+        first, size = counts[k], counts[k + 1] - counts[k]
+        for t in range(n_features, d4):
+            for i in range(size):
+                zt[first * d4 + t * size + i] = 0.0
+    cursor = counts[:n_clusters].copy()
+    for j in range(m):
+        w = weights[j]
+        if w == 0.0:
+            continue
+        k = labels[j]
+        first, size = counts[k], counts[k + 1] - counts[k]
+        i = cursor[k] - first
+        cursor[k] += 1
+        for t in range(n_features):
+            zt[first * d4 + t * size + i] = (X[start + j, t] - origin[t]) - centres[k, t]
+        wz[first + i] = w
+    no_shift = np.zeros(d4)
+    for k in range(n_clusters):
+        first, last = counts[k], counts[k + 1]
+        if last > first:
+            group = zt[first * d4 : last * d4].reshape((d4, last - first))
+            _add_scatter(group, wz[first:last], no_shift, sums4[k], full[k])
+
+
+@njit(**_PARALLEL)
+def _run_nearest(
+    X, sample_weight, origin, centres, half_norms, block_rows, tile, labels, dists,
+    part_nk, part_sums, part_scatter, part_inertia, part_changed,
+):  # fmt: skip
+    # IN   X (n, d); sample_weight (n,) or (0,); origin (d,); centres (K, d)
+    #      about origin; half_norms (K,) = |centres|^2 / 2
+    # IN/OUT labels (n,) int64: each row's centre, the count of those that
+    #      change in part_changed (or (0,)); OUT dists (n,) each row's squared
+    #      distance to it (or (0,))
+    # OUT  part_nk (W, K), part_sums (W, K, d), part_scatter (W, K, P) with
+    #      P = 0, d (diagonal) or d (d + 1) / 2 (packed), part_inertia (W,),
+    #      part_changed (W,) int64
+    n_samples, n_features = X.shape
+    n_clusters = centres.shape[0]
+    n_blocks = (n_samples + block_rows - 1) // block_rows
+    width = part_scatter.shape[2]
+    packed = width > n_features
+    d4 = 2 if n_features <= 2 else (n_features + 3) // 4 * 4
+    n_full = n_clusters if packed else 0
+    track = labels.shape[0] > 0
+    keep = dists.shape[0] > 0
+    for b in prange(n_blocks):
+        yt = np.empty((n_features, tile))
+        wt = np.empty(tile)
+        score = np.empty(tile)
+        best = np.empty(tile)
+        arg = np.empty(tile, dtype=np.int64)
+        z = np.empty(n_features)
+        nk = np.zeros(n_clusters)
+        sums = np.zeros((n_clusters, n_features))
+        scatter = np.zeros((n_clusters, 0 if packed else width))
+        block_labels = np.empty(block_rows if packed else 0, dtype=np.int64)
+        block_weights = np.empty(block_rows if packed else 0)
+        zt = np.empty(d4 * block_rows if packed else 0)
+        wz = np.empty(block_rows if packed else 0)
+        counts = np.empty(n_clusters + 1, dtype=np.int64)
+        sums4 = np.zeros((n_full, d4))
+        full = np.zeros((n_full, d4, d4))
+        inertia = 0.0
+        changed = 0
+        first = b * block_rows
+        stop = min(first + block_rows, n_samples)
+        for start in range(first, stop, tile):
+            m = min(start + tile, stop) - start
+            _load_shifted(X, sample_weight, origin, start, m, yt, wt)
+            _nearest_in_tile(yt, m, centres, half_norms, score, best, arg)
+            for i in range(m):
+                k = arg[i]
+                w = wt[i]
+                q = 0.0
+                for t in range(n_features):
+                    v = yt[t, i] - centres[k, t]
+                    z[t] = v
+                    q += v * v
+                if track:
+                    if labels[start + i] != k:
+                        changed += 1
+                        labels[start + i] = k
+                if keep:
+                    dists[start + i] = q
+                if packed:
+                    block_labels[start - first + i] = k
+                    block_weights[start - first + i] = w
+                if w == 0.0:
+                    continue
+                inertia += w * q
+                nk[k] += w
+                if packed:
+                    continue
+                for t in range(n_features):
+                    sums[k, t] += w * z[t]
+                if width > 0:
+                    for t in range(n_features):
+                        scatter[k, t] += w * z[t] * z[t]
+        if packed:
+            _grouped_scatter(
+                X,
+                first,
+                stop - first,
+                origin,
+                centres,
+                block_labels,
+                block_weights,
+                zt,
+                wz,
+                counts,
+                sums4,
+                full,
+            )
+            _pack(full, sums4, nk, part_nk[b], part_sums[b], part_scatter[b])
+        else:
+            for k in range(n_clusters):
+                part_nk[b, k] = nk[k]
+                for t in range(n_features):
+                    part_sums[b, k, t] = sums[k, t]
+                for t in range(width):
+                    part_scatter[b, k, t] = scatter[k, t]
+        part_inertia[b] = inertia
+        part_changed[b] = changed
+
+
+@njit(**_PARALLEL)
+def _run_candidates(Yb, sq, sample_weight, candidates, runs, closest, dist_out, part_pot):
+    # IN   Yb (W, d, B) the rows about their origin, block b's B rows
+    #      transposed in Yb[b] (zero-padded), float64; sq (W, B) their squared
+    #      norms; sample_weight (n,) or (0,); candidates (C, d) about the
+    #      origin, candidate c of the seeding run runs[c]; closest (R, n) each
+    #      run's squared distance of each row to its nearest seed so far (inf
+    #      before the first)
+    # OUT  dist_out (C, n) = min(closest[runs[c]], |y - candidate_c|^2), or
+    #      (0, n) for the potentials alone; part_pot (W, C) = block b's sum of
+    #      w min(closest[runs[c]], |y - candidate_c|^2)
+    # (Several runs' candidates in one pass read the rows once.)
+    n_blocks, n_features, block_rows = Yb.shape
+    n_samples = closest.shape[1]
+    n_candidates = candidates.shape[0]
+    keep = dist_out.shape[0] > 0
+    weighted = sample_weight.shape[0] > 0
+    for b in prange(n_blocks):
+        yt = Yb[b]
+        norms = sq[b]
+        start = b * block_rows
+        m = min(start + block_rows, n_samples) - start
+        acc = np.empty(block_rows)
+        wt = np.ones(block_rows)
+        if weighted:
+            for i in range(m):
+                wt[i] = sample_weight[start + i]
+        for c in range(n_candidates):
+            run = runs[c]
+            # |y - u|^2 = |y|^2 + |u|^2 - 2 y.u: one FMA per feature (the rows
+            # are about their mean; a rounding below 0 is 0)
+            cc = 0.0
+            for t in range(n_features):
+                cc += candidates[c, t] * candidates[c, t]
+            for i in range(block_rows):
+                acc[i] = norms[i] + cc
+            for t in range(n_features):
+                u = -2.0 * candidates[c, t]
+                for i in range(block_rows):
+                    acc[i] += u * yt[t, i]
+            s = 0.0
+            for i in range(m):
+                q = min(max(acc[i], 0.0), closest[run, start + i])
+                acc[i] = q
+                s += q * wt[i]
+            part_pot[b, c] = s
+            if keep:
+                for i in range(m):
+                    dist_out[c, start + i] = acc[i]

@@ -1,0 +1,159 @@
+"""fastgmm's own k-means, for initialisations beyond ``INIT_SAMPLE_ROWS``.
+
+Up to that many rows the ``kmeans`` and ``k-means++`` starts are
+scikit-learn's own, draw for draw.  Beyond, they run here, on a random
+sample of that many rows: k-means++ seeding (greedy, with ``2 + log K``
+candidates per centre, the best kept) and Lloyd iterations, each a parallel
+pass of the Numba kernels (``_kernels.kmeans``).  Every sum is taken per
+block of rows and added in block order, so the centres are bitwise the same
+for any thread count.  The random draws are made here, on the
+``RandomState`` given.
+
+Lloyd's iterations stop when no label changes, or when the centres move by
+at most ``tol`` times the sample's mean feature variance (squared, summed
+over the centres), as scikit-learn's do.  A centre left with no rows moves
+to the rows farthest from their centres.
+"""
+
+import numpy as np
+
+from . import _config, _kernels
+
+#: Independent k-means runs on the sample (seeding and Lloyd); the one of
+#: lowest inertia is kept.  A sample does not see every row, so a few runs
+#: make up for an unlucky one at less cost than one run on all rows.
+N_INIT = 3
+
+MAX_ITER = 300
+TOL = 1e-4
+
+
+class _Rows:
+    """A sample of rows (in the data's dtype), its weights, and the origin
+    the kernels take distances about (its mean)."""
+
+    def __init__(self, rows, weights):
+        self.rows = np.ascontiguousarray(rows)
+        self.weights = None if weights is None else np.ascontiguousarray(weights, np.float64)
+        self.n = self.rows.shape[0]
+        self.origin = self.rows.mean(axis=0, dtype=np.float64)
+        self.n_blocks = -(-self.n // _config.BLOCK_ROWS)
+        self._transposed = None
+
+    def transposed(self):
+        """The rows about the origin in float64, block by block transposed
+        (n_blocks, d, BLOCK_ROWS), zero-padded, and their squared norms (made
+        once, for the seeding)."""
+        if self._transposed is None:
+            block_rows = _config.BLOCK_ROWS
+            y = np.zeros((self.n_blocks * block_rows, self.rows.shape[1]))
+            np.subtract(self.rows, self.origin, out=y[: self.n])
+            yb = np.ascontiguousarray(y.reshape(self.n_blocks, block_rows, -1).transpose(0, 2, 1))
+            self._transposed = yb, np.einsum("wdb,wdb->wb", yb, yb)
+        return self._transposed
+
+    def nearest(self, centres, labels, dists):
+        """One Lloyd assignment: (nk, sums about the centres, inertia, changed)."""
+        n_clusters, n_features = centres.shape
+        partials = (
+            np.empty((self.n_blocks, n_clusters)),
+            np.empty((self.n_blocks, n_clusters, n_features)),
+            np.empty((self.n_blocks, n_clusters, 0)),
+            np.empty(self.n_blocks),
+            np.empty(self.n_blocks, dtype=np.int64),
+        )
+        _kernels.nearest(self.rows, self.weights, self.origin, centres, labels, dists, partials)
+        return (
+            partials[0].sum(axis=0),
+            partials[1].sum(axis=0),
+            float(partials[3].sum()),
+            int(partials[4].sum()),
+        )
+
+    def candidates(self, indices, runs, closest, distances=True):
+        """The potentials of the rows at ``indices`` as seeds of ``runs``
+        (each row's squared distance, at most ``closest[runs]``, summed with
+        the weights), and those distances (or None)."""
+        yb, sq = self.transposed()
+        block_rows = _config.BLOCK_ROWS
+        candidates = yb[indices // block_rows, :, indices % block_rows]
+        dist = np.empty((len(indices) if distances else 0, self.n))
+        part_pot = np.empty((self.n_blocks, len(indices)))
+        _kernels.candidate_distances(
+            yb, sq, self.weights, candidates, runs, closest, dist, part_pot
+        )
+        return part_pot.sum(axis=0), dist if distances else None
+
+
+def kmeans_plusplus(rows, weights, n_clusters, random_state):
+    """Indices (into ``rows``) of k-means++ seeds, greedy: of ``2 + log K``
+    candidates drawn in proportion to the weighted squared distance to the
+    nearest seed so far, the one that lowers the potential most."""
+    return _seed(_Rows(rows, weights), n_clusters, random_state, 1)[0]
+
+
+def _seed(sample, n_clusters, random_state, n_runs):
+    """(n_runs, n_clusters) seed indices of independent k-means++ runs, in
+    lockstep: each step's candidates of every run take one pass over the
+    rows.  The draws go run after run within a step."""
+    n = sample.n
+    w = sample.weights
+    n_local_trials = 2 + int(np.log(n_clusters))
+    p = None if w is None else w / w.sum()
+    indices = np.empty((n_runs, n_clusters), dtype=np.int64)
+    for r in range(n_runs):
+        indices[r, 0] = random_state.randint(n) if p is None else random_state.choice(n, p=p)
+    each_run = np.arange(n_runs)
+    current_pot, closest = sample.candidates(indices[:, 0], each_run, np.full((n_runs, n), np.inf))
+    runs = np.repeat(each_run, n_local_trials)
+    for c in range(1, n_clusters):
+        ids = np.empty(n_runs * n_local_trials, dtype=np.int64)
+        for r in range(n_runs):
+            draws = random_state.uniform(size=n_local_trials) * current_pot[r]
+            cumulative = np.cumsum(closest[r] if w is None else w * closest[r])
+            ids[r * n_local_trials : (r + 1) * n_local_trials] = np.searchsorted(cumulative, draws)
+        np.minimum(ids, n - 1, out=ids)
+        # the potentials of every candidate, then the distances of the best
+        # (a pass that writes n_runs rows of distances, not every candidate's)
+        pot, _ = sample.candidates(ids, runs, closest, distances=False)
+        best = np.argmin(pot.reshape(n_runs, n_local_trials), axis=1)
+        indices[:, c] = ids[best + each_run * n_local_trials]
+        current_pot, closest = sample.candidates(indices[:, c], each_run, closest)
+    return indices
+
+
+def _lloyd(sample, centres, tol):
+    """Lloyd iterations from ``centres``: (centres, inertia)."""
+    labels = np.full(sample.n, -1, dtype=np.int64)
+    dists = np.empty(sample.n)
+    inertia = np.inf
+    for _ in range(MAX_ITER):
+        nk, sums, inertia, changed = sample.nearest(centres, labels, dists)
+        if changed == 0:  # the labels are those of these centres: converged
+            break
+        filled = nk > 0
+        new = centres.copy()
+        new[filled] += sums[filled] / nk[filled, None]
+        empty = np.flatnonzero(~filled)
+        if empty.size:  # to the rows farthest from their centres
+            farthest = np.argsort(-dists, kind="stable")[: empty.size]
+            new[empty] = sample.rows[farthest]
+        shift = float(((new - centres) ** 2).sum())
+        centres = new
+        if shift <= tol:
+            break
+    return centres, inertia
+
+
+def kmeans(rows, weights, n_clusters, random_state, n_init=N_INIT):
+    """k-means centres (n_clusters, d) float64 of ``rows`` (weighted by
+    ``weights``, or None): the best of ``n_init`` runs of seeding and Lloyd."""
+    sample = _Rows(rows, weights)
+    variance = sample.rows.var(axis=0, dtype=np.float64).mean()
+    tol = TOL * variance
+    best, best_inertia = None, np.inf
+    for seeds in _seed(sample, n_clusters, random_state, n_init):
+        centres, inertia = _lloyd(sample, sample.rows[seeds].astype(np.float64), tol)
+        if best is None or inertia < best_inertia:
+            best, best_inertia = centres, inertia
+    return best, sample.origin
