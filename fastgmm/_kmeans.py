@@ -30,7 +30,8 @@ TOL = 1e-4
 
 class _Rows:
     """A sample of rows (in the data's dtype), its weights, and the origin
-    the kernels take distances about (its mean)."""
+    the kernels take distances about (its mean).  k-means runs many passes
+    over it: they read a float64 copy, transposed (``transposed``)."""
 
     def __init__(self, rows, weights):
         self.rows = np.ascontiguousarray(rows)
@@ -41,40 +42,44 @@ class _Rows:
         self._transposed = None
 
     def transposed(self):
-        """The rows about the origin in float64, block by block transposed
-        (n_blocks, d, BLOCK_ROWS), zero-padded, and their squared norms (made
-        once, for the seeding)."""
+        """The rows about the origin in float64, zero-padded to whole blocks:
+        block by block transposed (n_blocks, d4, BLOCK_ROWS) with d4 = d
+        rounded up to a multiple of 4 (zeros), as they are (n_blocks
+        BLOCK_ROWS, d), and their squared norms (n_blocks, BLOCK_ROWS): the
+        layout of the seeding and Lloyd kernels, made once."""
         if self._transposed is None:
             block_rows = _config.BLOCK_ROWS
-            y = np.zeros((self.n_blocks * block_rows, self.rows.shape[1]))
+            n_features = self.rows.shape[1]
+            y = np.zeros((self.n_blocks * block_rows, n_features))
             np.subtract(self.rows, self.origin, out=y[: self.n])
-            yb = np.ascontiguousarray(y.reshape(self.n_blocks, block_rows, -1).transpose(0, 2, 1))
-            self._transposed = yb, np.einsum("wdb,wdb->wb", yb, yb)
+            yb = np.zeros((self.n_blocks, -(-n_features // 4) * 4, block_rows))
+            yb[:, :n_features] = y.reshape(self.n_blocks, block_rows, -1).transpose(0, 2, 1)
+            self._transposed = yb, y, np.einsum("wdb,wdb->wb", yb, yb)
         return self._transposed
 
-    def nearest(self, centres, labels, dists):
-        """One Lloyd assignment: (nk, sums about the centres, inertia, changed)."""
+    def lloyd_step(self, centres, labels, dists):
+        """One Lloyd assignment to ``centres`` (K, d), labels and distances
+        in place: (nk, weighted means of the groups, inertia, labels changed);
+        a group with no weight has a NaN mean."""
+        yb, y, sq = self.transposed()
         n_clusters, n_features = centres.shape
         partials = (
             np.empty((self.n_blocks, n_clusters)),
             np.empty((self.n_blocks, n_clusters, n_features)),
-            np.empty((self.n_blocks, n_clusters, 0)),
             np.empty(self.n_blocks),
             np.empty(self.n_blocks, dtype=np.int64),
         )
-        _kernels.nearest(self.rows, self.weights, self.origin, centres, labels, dists, partials)
-        return (
-            partials[0].sum(axis=0),
-            partials[1].sum(axis=0),
-            float(partials[3].sum()),
-            int(partials[4].sum()),
-        )
+        _kernels.lloyd_step(yb, y, sq, self.weights, centres - self.origin, labels, dists, partials)
+        nk = partials[0].sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = self.origin + partials[1].sum(axis=0) / nk[:, None]
+        return nk, means, float(partials[2].sum()), int(partials[3].sum())
 
     def candidates(self, indices, runs, closest, distances=True):
         """The potentials of the rows at ``indices`` as seeds of ``runs``
         (each row's squared distance, at most ``closest[runs]``, summed with
         the weights), and those distances (or None)."""
-        yb, sq = self.transposed()
+        yb, _, sq = self.transposed()
         block_rows = _config.BLOCK_ROWS
         candidates = yb[indices // block_rows, :, indices % block_rows]
         dist = np.empty((len(indices) if distances else 0, self.n))
@@ -128,12 +133,12 @@ def _lloyd(sample, centres, tol):
     dists = np.empty(sample.n)
     inertia = np.inf
     for _ in range(MAX_ITER):
-        nk, sums, inertia, changed = sample.nearest(centres, labels, dists)
+        nk, means, inertia, changed = sample.lloyd_step(centres, labels, dists)
         if changed == 0:  # the labels are those of these centres: converged
             break
         filled = nk > 0
         new = centres.copy()
-        new[filled] += sums[filled] / nk[filled, None]
+        new[filled] = means[filled]
         empty = np.flatnonzero(~filled)
         if empty.size:  # to the rows farthest from their centres
             farthest = np.argsort(-dists, kind="stable")[: empty.size]

@@ -81,7 +81,7 @@ RUN = {
 
 _cache.guard(
     pathlib.Path(__file__).parent,
-    [*RUN.values(), kmeans._run_nearest, kmeans._run_candidates],
+    [*RUN.values(), kmeans._run_nearest, kmeans._run_lloyd, kmeans._run_candidates],
 )
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -322,32 +322,45 @@ def nearest(rows, sample_weight, origin, centres, labels, dists, partials):
             f"{[a.shape for a in partials]}, per-row arrays "
             f"{[a.shape for a in (sample_weight, labels, dists)]}."
         )
-    shifted = np.ascontiguousarray(centres - origin)
-    half_norms = 0.5 * np.einsum("kd,kd->k", shifted, shifted)
+    padded, half_norms = _pairs(centres - origin, -(-n_features // 4) * 4)
     kmeans._run_nearest(
-        read_only(rows), sample_weight, read_only(origin), read_only(shifted),
-        read_only(half_norms), _config.BLOCK_ROWS, _config.TILE_ROWS, labels, dists, *partials,
+        read_only(rows), sample_weight, read_only(origin), padded, half_norms,
+        _config.BLOCK_ROWS, _config.TILE_ROWS, labels, dists, *partials,
     )  # fmt: skip
+
+
+def _pairs(centres, d4):
+    """Centres (K, d) zero-padded to (K rounded up to even, d4) for the
+    kernels' pairs, and their half squared norms (inf for a padding row: it
+    never wins a row)."""
+    n_clusters, n_features = centres.shape
+    padded = np.zeros((n_clusters + n_clusters % 2, d4))
+    padded[:n_clusters, :n_features] = centres
+    half_norms = np.full(padded.shape[0], np.inf)
+    half_norms[:n_clusters] = 0.5 * np.einsum("kd,kd->k", centres, centres)
+    return read_only(padded), read_only(half_norms)
 
 
 def candidate_distances(Yb, sq, sample_weight, candidates, runs, closest, dist_out, part_pot):
     """k-means++, several runs at once, on rows given about their origin,
-    block by block transposed (``Yb`` (W, d, B) float64, block ``b``'s rows
-    in ``Yb[b]``, zero-padded; ``sq`` (W, B) their squared norms):
-    ``dist_out[c] = min(closest[runs[c]], |y - candidates[c]|^2)`` per row
-    (unless ``dist_out`` has no rows), and each block's weighted sum of it in
-    ``part_pot[b, c]``.  ``candidates`` are about the origin too."""
-    n_blocks, n_features, block_rows = Yb.shape
+    block by block transposed (``Yb`` (W, d4, B) float64, block ``b``'s rows
+    in ``Yb[b]``, zero-padded to a multiple of 4 features and whole blocks;
+    ``sq`` (W, B) their squared norms): ``dist_out[c] = min(closest[runs[c]],
+    |x - candidates[c]|^2)`` per row (unless ``dist_out`` has no rows), and
+    each block's weighted sum of it in ``part_pot[b, c]``.  ``candidates``
+    (C, d4) are about the origin too."""
+    n_blocks, d4, block_rows = Yb.shape
     n_rows = closest.shape[1] if closest.ndim == 2 else -1
     sample_weight = _weights(sample_weight)
-    candidates = np.ascontiguousarray(candidates, dtype=np.float64)
+    candidates = np.asarray(candidates, dtype=np.float64)
     runs = np.ascontiguousarray(runs, dtype=np.int64)
     n_candidates = candidates.shape[0]
     if (
         Yb.dtype != np.float64
+        or d4 % 4
         or sq.shape != (n_blocks, block_rows)
         or not (n_blocks - 1) * block_rows < n_rows <= n_blocks * block_rows
-        or candidates.shape != (n_candidates, n_features)
+        or candidates.shape != (n_candidates, d4)
         or runs.shape != (n_candidates,)
         or (n_candidates > 0 and not 0 <= runs.min() <= runs.max() < closest.shape[0])
         or dist_out.shape not in ((n_candidates, n_rows), (0, n_rows))
@@ -359,8 +372,54 @@ def candidate_distances(Yb, sq, sample_weight, candidates, runs, closest, dist_o
             f"{candidates.shape}, runs {runs.shape}, closest {closest.shape}, dist_out "
             f"{dist_out.shape}, part_pot {part_pot.shape}."
         )
+    padded, half_norms = _pairs(candidates, d4)
     kmeans._run_candidates(
         read_only(np.ascontiguousarray(Yb)), read_only(np.ascontiguousarray(sq, np.float64)),
-        sample_weight, read_only(candidates), read_only(runs),
+        sample_weight, padded, half_norms, read_only(runs),
         read_only(np.ascontiguousarray(closest, dtype=np.float64)), dist_out, part_pot,
+    )  # fmt: skip
+
+
+def lloyd_step(Yb, Y, sq, sample_weight, centres, labels, dists, partials):
+    """A Lloyd step on rows given as for :func:`candidate_distances` (about
+    their origin, block by block transposed, with their squared norms), and
+    the same rows untransposed (``Y`` (W B, d), zero-padded rows):
+    ``labels`` (n,) int64 updated in place, ``dists`` (n,) each row's squared
+    distance to its centre, and per block (``partials``: part_nk (W, K),
+    part_sums (W, K, d), part_inertia (W,), part_changed (W,) int64) the
+    weights, weighted sums about the origin, inertia and label changes.
+    ``centres`` (K, d) are about the origin."""
+    n_blocks, d4, block_rows = Yb.shape
+    n_rows = labels.shape[0]
+    n_features = Y.shape[1] if Y.ndim == 2 else -1
+    sample_weight = _weights(sample_weight)
+    centres = np.asarray(centres, dtype=np.float64)
+    n_clusters = centres.shape[0]
+    if (
+        Yb.dtype != np.float64
+        or d4 % 4
+        or not d4 - 4 < n_features <= d4
+        or sq.shape != (n_blocks, block_rows)
+        or Y.shape != (n_blocks * block_rows, n_features)
+        or Y.dtype != np.float64
+        or not (n_blocks - 1) * block_rows < n_rows <= n_blocks * block_rows
+        or labels.dtype != np.int64
+        or dists.shape != (n_rows,)
+        or centres.shape != (n_clusters, n_features)
+        or n_clusters < 1
+        or partials[0].shape != (n_blocks, n_clusters)
+        or partials[1].shape != (n_blocks, n_clusters, n_features)
+        or any(a.shape != (n_blocks,) for a in partials[2:])
+        or 0 < sample_weight.shape[0] != n_rows
+    ):
+        raise ValueError(
+            f"lloyd_step: rows {Yb.shape} and {Y.shape}, but sq {sq.shape}, labels "
+            f"{labels.shape}, dists {dists.shape}, centres {centres.shape}, partials "
+            f"{[a.shape for a in partials]}."
+        )
+    padded, half_norms = _pairs(centres, d4)
+    kmeans._run_lloyd(
+        read_only(np.ascontiguousarray(Yb)), read_only(np.ascontiguousarray(Y)),
+        read_only(np.ascontiguousarray(sq, np.float64)), sample_weight, padded, half_norms,
+        labels, dists, *partials,
     )  # fmt: skip

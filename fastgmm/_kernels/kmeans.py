@@ -8,12 +8,16 @@ in block order), so their results do not depend on the thread count:
   ties to the lowest index), and per centre the hard-assignment statistics
   about it, ``sum w``, ``sum w (x - c)`` and, by the width of
   ``part_scatter``, nothing, the diagonal or the packed upper triangle of
-  ``sum w (x - c)(x - c)^T``; plus ``sum w |x - c|^2`` (the inertia).  It is
-  a Lloyd step on a sample, and on all rows the initial statistics of the
+  ``sum w (x - c)(x - c)^T``; plus ``sum w |x - c|^2`` (the inertia).  On
+  all rows, in the data's dtype, it gives the initial statistics of the
   ``kmeans`` start (one row's work is one centre's, not every component's).
-* ``_run_candidates``: for k-means++ seeding, each row's squared distance to
-  each candidate centre, at most its distance so far, and their weighted
-  sums (the candidates' potentials), for several seeding runs at once.
+* ``_run_lloyd``: the Lloyd step on the sample, held in float64 about its
+  origin, transposed block by block (made once): each row's nearest centre,
+  and per centre ``sum w`` and ``sum w y``.
+* ``_run_candidates``: for k-means++ seeding, on the same layout, each row's
+  squared distance to each candidate centre, at most its distance so far,
+  and their weighted sums (the candidates' potentials), for several seeding
+  runs at once.
 
 Everything is computed in float64 about ``origin`` (the sample's mean):
 distances of data far from the origin keep their digits, whatever the
@@ -41,27 +45,6 @@ def _load_shifted(X, sample_weight, origin, start, m, yt, wt):
     else:
         for i in range(m):
             wt[i] = 1.0
-
-
-@njit(**_SERIAL)
-def _nearest_in_tile(yt, m, centres, half_norms, score, best, arg):
-    # OUT arg[:m] the nearest centre of each row: argmax_k y.c_k - |c_k|^2 / 2
-    n_clusters, n_features = centres.shape
-    for i in range(m):
-        best[i] = -np.inf
-        arg[i] = 0
-    for k in range(n_clusters):
-        h = half_norms[k]
-        for i in range(m):
-            score[i] = -h
-        for t in range(n_features):
-            c = centres[k, t]
-            for i in range(m):
-                score[i] += yt[t, i] * c
-        for i in range(m):
-            if score[i] > best[i]:
-                best[i] = score[i]
-                arg[i] = k
 
 
 @njit(**_SERIAL)
@@ -110,8 +93,10 @@ def _run_nearest(
     X, sample_weight, origin, centres, half_norms, block_rows, tile, labels, dists,
     part_nk, part_sums, part_scatter, part_inertia, part_changed,
 ):  # fmt: skip
-    # IN   X (n, d); sample_weight (n,) or (0,); origin (d,); centres (K, d)
-    #      about origin; half_norms (K,) = |centres|^2 / 2
+    # IN   X (n, d); sample_weight (n,) or (0,); origin (d,); centres (K2, d4)
+    #      about origin, zero-padded to an even number (the padding row's
+    #      half_norm inf) and a multiple of 4 features; half_norms (K2,) =
+    #      |centres|^2 / 2
     # IN/OUT labels (n,) int64: each row's centre, the count of those that
     #      change in part_changed (or (0,)); OUT dists (n,) each row's squared
     #      distance to it (or (0,))
@@ -119,7 +104,8 @@ def _run_nearest(
     #      P = 0, d (diagonal) or d (d + 1) / 2 (packed), part_inertia (W,),
     #      part_changed (W,) int64
     n_samples, n_features = X.shape
-    n_clusters = centres.shape[0]
+    n_clusters = part_nk.shape[1]
+    n_padded, d_scores = centres.shape
     n_blocks = (n_samples + block_rows - 1) // block_rows
     width = part_scatter.shape[2]
     packed = width > n_features
@@ -128,11 +114,12 @@ def _run_nearest(
     track = labels.shape[0] > 0
     keep = dists.shape[0] > 0
     for b in prange(n_blocks):
-        yt = np.empty((n_features, tile))
+        yt = np.zeros((d_scores, tile))  # the padded features stay zero
         wt = np.empty(tile)
-        score = np.empty(tile)
+        s0 = np.empty(tile)
+        s1 = np.empty(tile)
         best = np.empty(tile)
-        arg = np.empty(tile, dtype=np.int64)
+        arg = np.empty(tile)
         z = np.empty(n_features)
         nk = np.zeros(n_clusters)
         sums = np.zeros((n_clusters, n_features))
@@ -151,13 +138,19 @@ def _run_nearest(
         for start in range(first, stop, tile):
             m = min(start + tile, stop) - start
             _load_shifted(X, sample_weight, origin, start, m, yt, wt)
-            _nearest_in_tile(yt, m, centres, half_norms, score, best, arg)
+            for i in range(tile):
+                best[i] = -np.inf
+                arg[i] = 0.0
+            for k in range(0, n_padded, 2):
+                _scores_pair(yt, centres, half_norms, k, s0, s1)
+                _keep_best(s0, float(k), best, arg)
+                _keep_best(s1, float(k + 1), best, arg)
             for i in range(m):
-                k = arg[i]
+                k = int(arg[i])
                 w = wt[i]
                 q = 0.0
-                for t in range(n_features):
-                    v = yt[t, i] - centres[k, t]
+                for t in range(n_features):  # the row itself: contiguous
+                    v = (X[start + i, t] - origin[t]) - centres[k, t]
                     z[t] = v
                     q += v * v
                 if track:
@@ -208,20 +201,24 @@ def _run_nearest(
 
 
 @njit(**_PARALLEL)
-def _run_candidates(Yb, sq, sample_weight, candidates, runs, closest, dist_out, part_pot):
-    # IN   Yb (W, d, B) the rows about their origin, block b's B rows
-    #      transposed in Yb[b] (zero-padded), float64; sq (W, B) their squared
-    #      norms; sample_weight (n,) or (0,); candidates (C, d) about the
-    #      origin, candidate c of the seeding run runs[c]; closest (R, n) each
-    #      run's squared distance of each row to its nearest seed so far (inf
-    #      before the first)
+def _run_candidates(
+    Yb, sq, sample_weight, candidates, half_norms, runs, closest, dist_out, part_pot
+):  # fmt: skip
+    # IN   Yb (W, d4, B) the rows about their origin, block b's B rows
+    #      transposed in Yb[b], zero-padded to d4 (a multiple of 4) features
+    #      and whole blocks, float64; sq (W, B) their squared norms;
+    #      sample_weight (n,) or (0,); candidates (C2, d4) about the origin,
+    #      zero-padded, C2 = C rounded up to even, with half_norms (C2,) =
+    #      |candidates|^2 / 2; candidate c of the seeding run runs[c] (C,);
+    #      closest (R, n) each run's squared distance of each row to its
+    #      nearest seed so far (inf before the first)
     # OUT  dist_out (C, n) = min(closest[runs[c]], |y - candidate_c|^2), or
     #      (0, n) for the potentials alone; part_pot (W, C) = block b's sum of
     #      w min(closest[runs[c]], |y - candidate_c|^2)
     # (Several runs' candidates in one pass read the rows once.)
-    n_blocks, n_features, block_rows = Yb.shape
+    n_blocks, d4, block_rows = Yb.shape
     n_samples = closest.shape[1]
-    n_candidates = candidates.shape[0]
+    n_candidates = runs.shape[0]
     keep = dist_out.shape[0] > 0
     weighted = sample_weight.shape[0] > 0
     for b in prange(n_blocks):
@@ -229,30 +226,126 @@ def _run_candidates(Yb, sq, sample_weight, candidates, runs, closest, dist_out, 
         norms = sq[b]
         start = b * block_rows
         m = min(start + block_rows, n_samples) - start
-        acc = np.empty(block_rows)
+        s0 = np.empty(block_rows)
+        s1 = np.empty(block_rows)
         wt = np.ones(block_rows)
         if weighted:
             for i in range(m):
                 wt[i] = sample_weight[start + i]
-        for c in range(n_candidates):
-            run = runs[c]
-            # |y - u|^2 = |y|^2 + |u|^2 - 2 y.u: one FMA per feature (the rows
-            # are about their mean; a rounding below 0 is 0)
-            cc = 0.0
-            for t in range(n_features):
-                cc += candidates[c, t] * candidates[c, t]
-            for i in range(block_rows):
-                acc[i] = norms[i] + cc
-            for t in range(n_features):
-                u = -2.0 * candidates[c, t]
-                for i in range(block_rows):
-                    acc[i] += u * yt[t, i]
-            s = 0.0
-            for i in range(m):
-                q = min(max(acc[i], 0.0), closest[run, start + i])
-                acc[i] = q
-                s += q * wt[i]
-            part_pot[b, c] = s
-            if keep:
+        for c in range(0, n_candidates, 2):
+            # |y - u|^2 = |y|^2 - 2 (y.u - |u|^2 / 2), two candidates a pass
+            # (the rows are about their mean; a rounding below 0 is 0)
+            _scores_pair(yt, candidates, half_norms, c, s0, s1)
+            for j in range(2):
+                if c + j == n_candidates:
+                    break
+                score = s0 if j == 0 else s1
+                run = runs[c + j]
+                total = 0.0
                 for i in range(m):
-                    dist_out[c, start + i] = acc[i]
+                    q = min(max(norms[i] - 2.0 * score[i], 0.0), closest[run, start + i])
+                    score[i] = q
+                    total += q * wt[i]
+                part_pot[b, c + j] = total
+                if keep:
+                    for i in range(m):
+                        dist_out[c + j, start + i] = score[i]
+
+
+@njit(**_SERIAL)
+def _scores_pair(yt, centres, half_norms, k, s0, s1):
+    # OUT s0, s1 (B,) = y.c - |c|^2 / 2 for centres k and k + 1, over the
+    # d4 rows of yt (d4, B) four at a time: eight FMAs per two loads and
+    # stores of the sums (one feature at a time, the loop waits on them)
+    d4, block_rows = yt.shape
+    h0 = -half_norms[k]
+    h1 = -half_norms[k + 1]
+    for i in range(block_rows):
+        s0[i] = h0
+        s1[i] = h1
+    for t in range(0, d4, 4):
+        a0 = centres[k, t]
+        a1 = centres[k, t + 1]
+        a2 = centres[k, t + 2]
+        a3 = centres[k, t + 3]
+        b0 = centres[k + 1, t]
+        b1 = centres[k + 1, t + 1]
+        b2 = centres[k + 1, t + 2]
+        b3 = centres[k + 1, t + 3]
+        for i in range(block_rows):
+            y0 = yt[t, i]
+            y1 = yt[t + 1, i]
+            y2 = yt[t + 2, i]
+            y3 = yt[t + 3, i]
+            s0[i] += y0 * a0 + y1 * a1 + y2 * a2 + y3 * a3
+            s1[i] += y0 * b0 + y1 * b1 + y2 * b2 + y3 * b3
+
+
+@njit(**_SERIAL)
+def _keep_best(score, kf, best, arg):
+    # branch-free, so that it vectorises: ties keep the lower index
+    for i in range(score.shape[0]):
+        better = score[i] > best[i]
+        arg[i] = kf if better else arg[i]
+        best[i] = score[i] if better else best[i]
+
+
+@njit(**_PARALLEL)
+def _run_lloyd(
+    Yb, Y, sq, sample_weight, centres, half_norms, labels, dists,
+    part_nk, part_sums, part_inertia, part_changed,
+):  # fmt: skip
+    # A Lloyd step on rows given as for _run_candidates (Yb (W, d4, B) about
+    # the origin, block by block transposed; sq (W, B) their squared norms),
+    # and the same rows untransposed, Y (W B, d):
+    # IN   centres (K2, d4) about the origin, K2 = K rounded up to even, the
+    #      padding centre's half_norm inf; half_norms (K2,) = |centres|^2 / 2;
+    #      sample_weight (n,) or (0,)
+    # IN/OUT labels (n,) int64, the changes counted in part_changed (W,);
+    # OUT  dists (n,) each row's squared distance to its centre
+    #      (|y|^2 - 2 (y.c - |c|^2 / 2), at least 0); part_nk (W, K),
+    #      part_sums (W, K, d) = block b's sum w and sum w y (about the
+    #      origin, not the centre); part_inertia (W,) its sum w dists
+    n_blocks, d4, block_rows = Yb.shape
+    n_features = Y.shape[1]
+    n_samples = labels.shape[0]
+    n_clusters = part_nk.shape[1]
+    n_padded = centres.shape[0]
+    weighted = sample_weight.shape[0] > 0
+    for b in prange(n_blocks):
+        yt = Yb[b]
+        norms = sq[b]
+        start = b * block_rows
+        m = min(start + block_rows, n_samples) - start
+        s0 = np.empty(block_rows)
+        s1 = np.empty(block_rows)
+        best = np.empty(block_rows)
+        arg = np.zeros(block_rows)  # the centre's index, as a float: vector selects
+        for i in range(block_rows):
+            best[i] = -np.inf
+        for k in range(0, n_padded, 2):
+            _scores_pair(yt, centres, half_norms, k, s0, s1)
+            _keep_best(s0, float(k), best, arg)
+            _keep_best(s1, float(k + 1), best, arg)
+        nk = np.zeros(n_clusters)
+        sums = np.zeros((n_clusters, n_features))
+        inertia = 0.0
+        changed = 0
+        for i in range(m):
+            k = int(arg[i])
+            q = max(norms[i] - 2.0 * best[i], 0.0)
+            dists[start + i] = q
+            if labels[start + i] != k:
+                changed += 1
+                labels[start + i] = k
+            w = sample_weight[start + i] if weighted else 1.0
+            inertia += w * q
+            nk[k] += w
+            for t in range(n_features):  # contiguous: vector code
+                sums[k, t] += w * Y[start + i, t]
+        for k in range(n_clusters):
+            part_nk[b, k] = nk[k]
+            for t in range(n_features):
+                part_sums[b, k, t] = sums[k, t]
+        part_inertia[b] = inertia
+        part_changed[b] = changed
