@@ -75,7 +75,7 @@ def test_nearest_statistics_give_the_partitions_parameters(covariance_type, dtyp
 
     X, _ = make_mixture(70_000, 5, 3, seed=8, offset=1e3, dtype=dtype)
     w = np.random.default_rng(9).uniform(0.0, 2.0, len(X)) if weighted else None
-    centres = np.asarray(X[[10, 20, 30, 40]], dtype=np.float64) + 0.25
+    centres = np.asarray(X[[10, 20, 30, 40, 50]], dtype=np.float64) + 0.25  # odd: a pad row
     origin = np.asarray(X[:1000], dtype=np.float64).mean(axis=0)
     stats = _nearest_statistics(ArraySource(X, w), centres, origin, covariance_type)
     weights, means, covariances = estimate_parameters(stats, 1e-6, 1e-15, normalize_weights=False)

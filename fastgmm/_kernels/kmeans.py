@@ -54,8 +54,8 @@ def _grouped_scatter(X, start, m, origin, centres, labels, weights, zt, wz, coun
     # gathered, as x - c about origin, into a contiguous (d4, count) stretch
     # of zt, which the full kernel's register blocks then sum: one centre's
     # work per row.  (A column slice of one 2-D buffer would not vectorise.)
-    n_clusters, n_features = centres.shape
-    d4 = sums4.shape[1]
+    n_clusters, d4 = sums4.shape  # centres may have padding rows and columns
+    n_features = X.shape[1]
     for k in range(n_clusters + 1):
         counts[k] = 0
     for j in range(m):
