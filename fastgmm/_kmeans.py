@@ -78,7 +78,8 @@ class _Rows:
     def candidates(self, indices, runs, closest, distances=True):
         """The potentials of the rows at ``indices`` as seeds of ``runs``
         (each row's squared distance, at most ``closest[runs]``, summed with
-        the weights), and those distances (or None)."""
+        the weights), those distances (or None), and the potentials' sums
+        per block (n_blocks, len(indices))."""
         yb, _, sq = self.transposed()
         block_rows = _config.BLOCK_ROWS
         candidates = yb[indices // block_rows, :, indices % block_rows]
@@ -87,7 +88,7 @@ class _Rows:
         _kernels.candidate_distances(
             yb, sq, self.weights, candidates, runs, closest, dist, part_pot
         )
-        return part_pot.sum(axis=0), dist if distances else None
+        return part_pot.sum(axis=0), dist if distances else None, part_pot
 
 
 def kmeans_plusplus(rows, weights, n_clusters, random_state):
@@ -109,22 +110,41 @@ def _seed(sample, n_clusters, random_state, n_runs):
     for r in range(n_runs):
         indices[r, 0] = random_state.randint(n) if p is None else random_state.choice(n, p=p)
     each_run = np.arange(n_runs)
-    current_pot, closest = sample.candidates(indices[:, 0], each_run, np.full((n_runs, n), np.inf))
+    current_pot, closest, block_pot = sample.candidates(
+        indices[:, 0], each_run, np.full((n_runs, n), np.inf)
+    )
     runs = np.repeat(each_run, n_local_trials)
     for c in range(1, n_clusters):
         ids = np.empty(n_runs * n_local_trials, dtype=np.int64)
         for r in range(n_runs):
             draws = random_state.uniform(size=n_local_trials) * current_pot[r]
-            cumulative = np.cumsum(closest[r] if w is None else w * closest[r])
-            ids[r * n_local_trials : (r + 1) * n_local_trials] = np.searchsorted(cumulative, draws)
-        np.minimum(ids, n - 1, out=ids)
+            ids[r * n_local_trials : (r + 1) * n_local_trials] = _draw(
+                draws, block_pot[:, r], closest[r], w
+            )
         # the potentials of every candidate, then the distances of the best
         # (a pass that writes n_runs rows of distances, not every candidate's)
-        pot, _ = sample.candidates(ids, runs, closest, distances=False)
+        pot, _, _ = sample.candidates(ids, runs, closest, distances=False)
         best = np.argmin(pot.reshape(n_runs, n_local_trials), axis=1)
         indices[:, c] = ids[best + each_run * n_local_trials]
-        current_pot, closest = sample.candidates(indices[:, c], each_run, closest)
+        current_pot, closest, block_pot = sample.candidates(indices[:, c], each_run, closest)
     return indices
+
+
+def _draw(draws, block_pot, closest, w):
+    """The rows where the running sum of ``w * closest`` passes each of
+    ``draws`` (at most the last row): first the block, from the kernel's
+    per-block sums, then the row within it (no running sum over all rows)."""
+    block_rows = _config.BLOCK_ROWS
+    n = closest.shape[0]
+    ends = np.cumsum(block_pot)
+    blocks = np.minimum(np.searchsorted(ends, draws), len(ends) - 1)
+    ids = np.empty(len(draws), dtype=np.int64)
+    for j, (b, draw) in enumerate(zip(blocks, draws)):
+        lo, hi = b * block_rows, min((b + 1) * block_rows, n)
+        part = closest[lo:hi] if w is None else w[lo:hi] * closest[lo:hi]
+        within = np.searchsorted(np.cumsum(part), draw - (ends[b - 1] if b else 0.0))
+        ids[j] = lo + min(within, hi - lo - 1)
+    return ids
 
 
 def _lloyd(sample, centres, tol):
