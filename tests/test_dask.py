@@ -71,6 +71,22 @@ def test_dask_inits_equal_in_memory(client, data, init_params):
     )
 
 
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++"])
+def test_dask_large_kmeans_start_equals_in_memory(client, init_params):
+    """Beyond 2^17 rows: the same sample, fastgmm's k-means on it, and the
+    nearest-centre statistics block by block on the workers."""
+    from fastgmm._config import INIT_SAMPLE_ROWS
+
+    X, _, _ = make_gaussian_mixture(INIT_SAMPLE_ROWS + 5_000, 3, 4, random_state=12)
+    for covariance_type in ("full", "tied", "spherical"):
+        params = dict(
+            n_components=4, covariance_type=covariance_type, init_params=init_params,
+            random_state=5, max_iter=3, tol=0,
+        )  # fmt: skip
+        ours = quiet_fit(da.from_array(X, chunks=(30_000, 3)), **params)
+        assert_fits_close(ours, quiet_fit(X, **params))
+
+
 def test_dask_given_start_and_float32(client, data):
     X, _ = data
     X32 = X.astype(np.float32)
