@@ -57,6 +57,13 @@ class _Rows:
             self._transposed = yb, y, np.einsum("wdb,wdb->wb", yb, yb)
         return self._transposed
 
+    def mean_variance(self):
+        """The features' variances (unweighted, as scikit-learn's k-means
+        tolerance), averaged: from the squared norms about the mean."""
+        _, y, sq = self.transposed()
+        mean = y[: self.n].mean(axis=0)  # zero but for rounding
+        return max(float(sq.sum()) / self.n - float(mean @ mean), 0.0) / y.shape[1]
+
     def lloyd_step(self, centres, labels, dists):
         """One Lloyd assignment to ``centres`` (K, d), labels and distances
         in place: (nk, weighted means of the groups, inertia, labels changed);
@@ -174,8 +181,7 @@ def kmeans(rows, weights, n_clusters, random_state, n_init=N_INIT):
     """k-means centres (n_clusters, d) float64 of ``rows`` (weighted by
     ``weights``, or None): the best of ``n_init`` runs of seeding and Lloyd."""
     sample = _Rows(rows, weights)
-    variance = sample.rows.var(axis=0, dtype=np.float64).mean()
-    tol = TOL * variance
+    tol = TOL * sample.mean_variance()
     best, best_inertia = None, np.inf
     for seeds in _seed(sample, n_clusters, random_state, n_init):
         centres, inertia = _lloyd(sample, sample.rows[seeds].astype(np.float64), tol)

@@ -157,6 +157,8 @@ class ArraySource:
     def rows(self, indices):
         """The rows at ``indices`` (any order), as float32/float64."""
         indices = np.asarray(indices)
+        if indices.size > 1 and np.all(indices[1:] >= indices[:-1]):  # a sorted sample
+            return np.asarray(self.X[indices], dtype=self.dtype)
         order = np.argsort(indices)
         rows = np.empty((indices.size, self.n_features), dtype=self.dtype)
         rows[order] = np.asarray(self.X[indices[order]], dtype=self.dtype)
