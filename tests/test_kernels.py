@@ -343,6 +343,58 @@ def test_kernels_in_bounds():
     assert proc.stdout.split() == "in bounds canary raised IndexError".split()
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_half_scatter_blocks_sum_the_same_block(dtype):
+    """The 4 x 2 halves that 16-register targets (AVX2) compile instead of
+    the 4 x 4 scatter block add the same sums to the same entries (here both
+    are compiled for this machine), and each matches NumPy."""
+    from fastgmm._kernels._blocks import _add_scatter_block, _add_scatter_half
+
+    rng = np.random.default_rng(3)
+    xt = rng.normal(size=(12, 256)).astype(dtype)
+    r = rng.uniform(size=256).astype(dtype)
+    shift = rng.normal(size=12).astype(dtype)
+    halves = np.zeros((12, 12))
+    _add_scatter_half(xt, r, shift, 4, 8, halves)
+    _add_scatter_half(xt, r, shift, 4, 10, halves)
+    e = xt.astype(np.float64) - shift[:, None].astype(np.float64)
+    expected = np.zeros((12, 12))
+    expected[4:8, 8:12] = (r * e[4:8]) @ e[8:12].T
+    rtol = 1e-12 if dtype == np.float64 else 1e-4
+    assert_allclose(halves, expected, rtol=rtol, atol=rtol)
+    assert np.count_nonzero(halves) == 16
+    whole = np.zeros((12, 12))
+    _add_scatter_block(xt, r, shift, 4, 8, whole)
+    assert_allclose(whole, expected, rtol=rtol, atol=rtol)
+
+
+def test_register_blocks_follow_the_compile_target(monkeypatch):
+    """16 vector registers (x86 without AVX-512: the named CPU's own
+    features, or features given without avx512f) choose the half blocks."""
+    import platform
+
+    from numba.core import config
+
+    from fastgmm._kernels._vector import sixteen_vector_registers
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        assert not sixteen_vector_registers()
+        return
+    for name, features, expected in [
+        ("haswell", "", True),
+        ("znver3", "", True),
+        ("skylake-avx512", "", False),
+        ("znver4", "", False),
+        ("haswell", "+avx,+avx2,+fma", True),
+        ("haswell", "+avx,+avx2,+fma,+avx512f", False),
+    ]:
+        monkeypatch.setattr(config, "CPU_NAME", name)
+        monkeypatch.setattr(config, "CPU_FEATURES", features)
+        assert sixteen_vector_registers() is expected, (name, features)
+    monkeypatch.setattr(config, "ENABLE_AVX", False)
+    assert sixteen_vector_registers()
+
+
 def test_avx2_exp_and_log_are_vector_code():
     """The exp and log compiled for an AVX2-only CPU (haswell) are vector code
     with no float <-> int conversion: AVX2 has no vector float64 <-> int64

@@ -21,6 +21,45 @@ _SERIAL = dict(cache=NUMBA_CACHE, nogil=True, fastmath=_FASTMATH)
 _PARALLEL = dict(cache=NUMBA_CACHE, nogil=True, fastmath=_FASTMATH, parallel=True)
 
 
+# x86 CPUs whose LLVM name implies AVX-512 (when Numba is told a CPU name and
+# no features, NUMBA_CPU_NAME=... NUMBA_CPU_FEATURES="", it compiles for the
+# name's own features).
+_AVX512_CPUS = frozenset(
+    "knl knm skylake-avx512 cascadelake cooperlake cannonlake icelake-client "
+    "icelake-server tigerlake rocketlake sapphirerapids emeraldrapids graniterapids "
+    "graniterapids-d diamondrapids znver4 znver5 x86-64-v4".split()
+)
+
+
+def sixteen_vector_registers():
+    """Whether the code Numba compiles here targets an x86 CPU without
+    AVX-512, which has 16 vector registers (AVX-512 has 32, as have ARM's
+    NEON and SVE): the register blocks are then sized for 16.  Read from the
+    same settings Numba compiles with (``NUMBA_CPU_NAME``,
+    ``NUMBA_CPU_FEATURES``, ``NUMBA_ENABLE_AVX``); the disk cache keys its
+    entries by that CPU and its features, so a cached kernel always holds the
+    blocks of its own target."""
+    import platform
+
+    import llvmlite.binding as ll
+    from numba.core import config
+
+    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686", "x86"):
+        return False
+    if not config.ENABLE_AVX:
+        return True
+    features = config.CPU_FEATURES
+    if features is None:
+        try:
+            features = ll.get_host_cpu_features().flatten()
+        except RuntimeError:
+            features = ""
+    if features:
+        return "+avx512f" not in features.split(",")
+    name = config.CPU_NAME or ll.get_host_cpu_name()
+    return name not in _AVX512_CPUS
+
+
 # exp() of anything below this is treated as exactly 0.  e^-600 ~ 3e-261 is
 # invisible next to the 1 that the largest term of a log-sum-exp contributes,
 # and next to 10 eps that guards every component's weight, so no result
