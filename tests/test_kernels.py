@@ -346,9 +346,15 @@ def test_kernels_in_bounds():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_half_scatter_blocks_sum_the_same_block(dtype):
     """The 4 x 2 halves that 16-register targets (AVX2) compile instead of
-    the 4 x 4 scatter block add the same sums to the same entries (here both
-    are compiled for this machine), and each matches NumPy."""
-    from fastgmm._kernels._blocks import _add_scatter_block, _add_scatter_half
+    the 4 x 4 scatter block, and their diagonal block in two passes, add the
+    same sums to the same entries (here all are compiled for this machine),
+    and each matches NumPy."""
+    from fastgmm._kernels._blocks import (
+        _add_diagonal_rows01,
+        _add_diagonal_rows23,
+        _add_scatter_block,
+        _add_scatter_half,
+    )
 
     rng = np.random.default_rng(3)
     xt = rng.normal(size=(12, 256)).astype(dtype)
@@ -366,6 +372,14 @@ def test_half_scatter_blocks_sum_the_same_block(dtype):
     whole = np.zeros((12, 12))
     _add_scatter_block(xt, r, shift, 4, 8, whole)
     assert_allclose(whole, expected, rtol=rtol, atol=rtol)
+    # the diagonal block in two passes: its upper triangle and its sums
+    diagonal, sums = np.zeros((12, 12)), np.zeros(12)
+    _add_diagonal_rows01(xt, r, shift, 4, sums, diagonal)
+    _add_diagonal_rows23(xt, r, shift, 4, sums, diagonal)
+    block = (r * e[4:8]) @ e[4:8].T
+    assert_allclose(diagonal[4:8, 4:8], np.triu(block), rtol=rtol, atol=rtol)
+    assert np.count_nonzero(diagonal) == 10
+    assert_allclose(sums[4:8], (r * e[4:8]).sum(axis=1), rtol=rtol, atol=rtol)
 
 
 def test_register_blocks_follow_the_compile_target(monkeypatch):
