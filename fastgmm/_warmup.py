@@ -55,20 +55,22 @@ def compile_kernels(covariance_type, dtype):
         _ready.add((covariance_type, dtype.name))
 
 
-def compile_kmeans_kernels(dtype):
+def compile_kmeans_kernels(dtype=np.float64):
     """Run fastgmm's k-means kernels (the initialisation of more than
-    ``INIT_SAMPLE_ROWS`` rows) once for ``dtype``: the nearest-centre kernel
-    of the Lloyd steps and of the pass over all rows, and the k-means++
-    seeding's (float64 whatever the data)."""
+    ``INIT_SAMPLE_ROWS`` rows) once: the seeding's, the Lloyd step's and the
+    nearest-centre pass's.  They compute in float64 whatever the data
+    (float32 rows are widened a wave at a time), so one compilation serves
+    both dtypes: ``dtype`` is accepted for symmetry and must be float64."""
     from . import _kmeans
     from ._sources import ArraySource
 
-    dtype = np.dtype(dtype)
-    X = np.linspace(-1.0, 1.0, 48).reshape(16, 3).astype(dtype)
+    if np.dtype(dtype) != np.float64:
+        raise ValueError(f"the k-means kernels are float64 only, got {np.dtype(dtype)}.")
+    X = np.linspace(-1.0, 1.0, 48).reshape(16, 3)
     centres, origin = _kmeans.kmeans(X, None, 2, np.random.RandomState(0), n_init=1)
     ArraySource(X).nearest_statistics(centres, origin, "full")
     with _ready_lock:
-        _ready.add(("kmeans", dtype.name))
+        _ready.add(("kmeans", "float64"))
 
 
 def ensure_kernels(covariance_type, dtype, reporter=None):
@@ -100,7 +102,7 @@ def ensure_kernels(covariance_type, dtype, reporter=None):
     tic = time.perf_counter()
     try:
         if covariance_type == "kmeans":
-            compile_kmeans_kernels(dtype)
+            compile_kmeans_kernels()
         else:
             compile_kernels(covariance_type, dtype)
     finally:
@@ -124,9 +126,9 @@ def warmup(
     cache, so a container image or a CI job that runs it once starts every
     later process warm.  Each (type, dtype) runs, on a few rows, the one
     kernel that a fit, ``predict``, ``predict_proba`` and ``score_samples``
-    share; with ``kmeans``, each dtype also runs the k-means kernels that
-    initialise fits of more than 2^17 rows (``init_params='kmeans'`` or
-    ``'k-means++'``).
+    share; with ``kmeans``, the k-means kernels that initialise fits of more
+    than 2^17 rows (``init_params='kmeans'`` or ``'k-means++'``) run too
+    (float64 kernels, for data of either dtype).
 
     On a Dask cluster, ``client.run(fastgmm.warmup)`` warms every worker.
 
@@ -135,7 +137,7 @@ def warmup(
     covariance_types : iterable of str, default=all four
     dtypes : iterable of dtype, default=(float64, float32)
     kmeans : bool, default=True
-        Also the k-means kernels of each dtype (a line ``kmeans/<dtype>``).
+        Also the k-means kernels (a line ``kmeans/float64``).
     verbose : bool, default=True
         Print one line per (covariance type, dtype) with the seconds it took.
     file : file-like, default=sys.stdout
@@ -161,8 +163,8 @@ def warmup(
             if dtype not in (np.float32, np.float64):
                 raise ValueError(f"dtype must be float32 or float64, got {dtype}.")
             checked.append((covariance_type, dtype))
-    if kmeans:
-        checked += [("kmeans", dtype) for dtype in dict.fromkeys(d for _, d in checked)]
+    if kmeans and checked:
+        checked.append(("kmeans", np.dtype(np.float64)))
     seconds = {}
     with _threads.threads(None, limit_blas=True):
         for covariance_type, dtype in checked:
@@ -171,7 +173,7 @@ def warmup(
                       flush=True)  # fmt: skip
             tic = time.perf_counter()
             if covariance_type == "kmeans":
-                compile_kmeans_kernels(dtype)
+                compile_kmeans_kernels()
             else:
                 compile_kernels(covariance_type, dtype)
             elapsed = time.perf_counter() - tic

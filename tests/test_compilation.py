@@ -201,7 +201,7 @@ def test_a_large_kmeans_start_announces_its_kernels(monkeypatch, capsys):
     compiled = []
     real = _warmup.compile_kmeans_kernels
 
-    def slow(dtype):
+    def slow(dtype=np.float64):
         time.sleep(_warmup._ANNOUNCE_AFTER + 0.3)
         compiled.append(np.dtype(dtype).name)
         real(dtype)
@@ -241,10 +241,22 @@ def test_warmup_function():
     assert list(fastgmm.warmup("diag", "float32", kmeans=False, verbose=False)) == [
         ("diag", "float32")
     ]
+    # the k-means kernels are float64 for data of either dtype: one line
+    assert list(fastgmm.warmup("diag", ["float32", "float64"], verbose=False)) == [
+        ("diag", "float32"), ("diag", "float64"), ("kmeans", "float64")
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="float64 only"):
+        _warmup_module().compile_kmeans_kernels(np.float32)
     with pytest.raises(ValueError, match="covariance_type"):
         fastgmm.warmup(["round"])
     with pytest.raises(ValueError, match="dtype"):
         fastgmm.warmup(["full"], [np.int32])
+
+
+def _warmup_module():
+    from fastgmm import _warmup
+
+    return _warmup
 
 
 def _make_read_only(path):

@@ -126,6 +126,12 @@ def test_nan_in_the_sampled_rows_of_a_memory_map(tmp_path, large):
 
 def test_kernel_faces_check_shapes():
     X = _kernels.read_only(np.zeros((3000, 3)))
+    with pytest.raises(ValueError, match="float64"):  # one compilation: float64 only
+        _kernels.nearest(
+            X.astype(np.float32), None, np.zeros(3), np.zeros((2, 3)), np.empty(0, np.int64),
+            np.empty(0), (np.empty((3, 2)), np.empty((3, 2, 3)), np.empty((3, 2, 0)),
+                          np.empty(3), np.empty(3, dtype=np.int64)),
+        )  # fmt: skip
     centres = np.zeros((2, 3))
     labels, dists = np.empty(0, dtype=np.int64), np.empty(0)
 

@@ -301,6 +301,8 @@ def nearest(rows, sample_weight, origin, centres, labels, dists, partials):
     sample_weight = _weights(sample_weight)
     centres = np.asarray(centres, dtype=np.float64)
     origin = np.asarray(origin, dtype=np.float64)
+    if rows.dtype != np.float64:
+        raise ValueError(f"nearest: rows must be float64 (one compilation), got {rows.dtype}.")
     n_clusters = centres.shape[0]
     n_blocks = -(-n_rows // _config.BLOCK_ROWS)
     width = partials[2].shape[-1]

@@ -9,8 +9,9 @@ in block order), so their results do not depend on the thread count:
   about it, ``sum w``, ``sum w (x - c)`` and, by the width of
   ``part_scatter``, nothing, the diagonal or the packed upper triangle of
   ``sum w (x - c)(x - c)^T``; plus ``sum w |x - c|^2`` (the inertia).  On
-  all rows, in the data's dtype, it gives the initial statistics of the
-  ``kmeans`` start (one row's work is one centre's, not every component's).
+  all rows (float32 data widened a wave at a time) it gives the initial
+  statistics of the ``kmeans`` start (one row's work is one centre's, not
+  every component's).
 * ``_run_lloyd``: the Lloyd step on the sample, held in float64 about its
   origin, transposed block by block (made once): each row's nearest centre,
   and per centre ``sum w`` and ``sum w y``.
@@ -19,9 +20,10 @@ in block order), so their results do not depend on the thread count:
   and their weighted sums (the candidates' potentials), for several seeding
   runs at once.
 
-Everything is computed in float64 about ``origin`` (the sample's mean):
+Everything is float64, computed about ``origin`` (the sample's mean):
 distances of data far from the origin keep their digits, whatever the
-input's dtype.  Centres come in shifted by ``origin``.
+input's dtype, and the drivers compile once.  Centres come in shifted by
+``origin``.
 """
 
 import numpy as np
@@ -93,7 +95,7 @@ def _run_nearest(
     X, sample_weight, origin, centres, half_norms, block_rows, tile, labels, dists,
     part_nk, part_sums, part_scatter, part_inertia, part_changed,
 ):  # fmt: skip
-    # IN   X (n, d); sample_weight (n,) or (0,); origin (d,); centres (K2, d4)
+    # IN   X (n, d) float64; sample_weight (n,) or (0,); origin (d,); centres (K2, d4)
     #      about origin, zero-padded to an even number (the padding row's
     #      half_norm inf) and a multiple of 4 features; half_norms (K2,) =
     #      |centres|^2 / 2

@@ -291,7 +291,7 @@ class ArraySource:
     def nearest_statistics(self, centres, origin, family):
         """Statistics of each row given wholly to its nearest centre, about
         the centres: of type ``family`` ('full': packed scatter, or 'diag'),
-        distances taken in float64 about ``origin`` (one pass)."""
+        distances and sums in float64 about ``origin`` (one pass)."""
         centres = np.ascontiguousarray(centres, dtype=np.float64)
         n_clusters, n_features = centres.shape
         width = n_features * (n_features + 1) // 2 if family == "full" else n_features
@@ -307,6 +307,9 @@ class ArraySource:
         no_labels, no_dists = np.empty(0, dtype=np.int64), np.empty(0)
         block_rows = _config.BLOCK_ROWS
         for start, stop, rows in self._waves(n_blocks * block_rows):
+            # the kernel is float64 only (one compilation): float32 rows are
+            # widened a wave at a time, a bounded scratch
+            rows = np.asarray(rows, dtype=np.float64)
             _kernels.nearest(
                 rows, self._weights(start, stop), origin, centres, no_labels, no_dists, partials
             )
