@@ -1,7 +1,54 @@
-"""Fixtures only; plain helpers live in _helpers.py."""
+"""Fixtures (and the hooks behind them) only; plain helpers live in _helpers.py."""
 
 import numpy as np
 import pytest
+
+_BOUNDSCHECK = pytest.StashKey()
+
+
+def _start_boundscheck_run():
+    """tests/_boundscheck_cases.py in a fresh process, kernels compiled with
+    Numba's bounds checks and the disk cache off; its output in files (a
+    pipe could fill and stall it)."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+    import tempfile
+
+    script = pathlib.Path(__file__).with_name("_boundscheck_cases.py")
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", FASTGMM_NUMBA_CACHE="0")
+    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=out, stderr=err)
+    return proc, out, err
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m have deselected
+def pytest_collection_modifyitems(config, items):
+    # The bounds-checked run compiles every kernel afresh (about a minute, on
+    # one core): started as soon as its test is collected, it overlaps the
+    # rest of the suite instead of adding to it.
+    if any(item.originalname == "test_kernels_in_bounds" for item in items):
+        config.stash[_BOUNDSCHECK] = _start_boundscheck_run()
+
+
+def pytest_unconfigure(config):
+    run = config.stash.get(_BOUNDSCHECK, None)
+    if run is not None and run[0].poll() is None:  # a run stopped early
+        run[0].kill()
+        run[0].wait()
+
+
+@pytest.fixture
+def boundscheck_run(request):
+    """(returncode, stdout, stderr) of the bounds-checked kernel run, started
+    at collection (or now)."""
+    run = request.config.stash.get(_BOUNDSCHECK, None) or _start_boundscheck_run()
+    proc, out, err = run
+    proc.wait(timeout=900)
+    out.seek(0)
+    err.seek(0)
+    return proc.returncode, out.read(), err.read()
 
 
 @pytest.fixture

@@ -323,24 +323,16 @@ def test_float32_statistics_stay_accurate_over_many_rows(covariance_type):
     assert_allclose(library_scatter(stats), expected, rtol=2e-6, atol=2e-6 * np.abs(expected).max())
 
 
-def test_kernels_in_bounds():
+def test_kernels_in_bounds(boundscheck_run):
     """Every kernel path on small shapes with Numba's bounds checks on, in a
     fresh process with the disk cache off (checked code is never cached):
     an out-of-bounds access raises there.  The script's canary shows the
     checks are live: a kernel called past fastgmm's shape checks with an
-    output too short for its rows raises IndexError."""
-    import os
-    import pathlib
-    import subprocess
-    import sys
-
-    script = pathlib.Path(__file__).with_name("_boundscheck_cases.py")
-    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", FASTGMM_NUMBA_CACHE="0")
-    proc = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=900
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.split() == "in bounds canary raised IndexError".split()
+    output too short for its rows raises IndexError.  (The process starts
+    when the suite is collected: see conftest.py.)"""
+    returncode, out, err = boundscheck_run
+    assert returncode == 0, err[-3000:]
+    assert out.split() == "in bounds canary raised IndexError".split()
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
