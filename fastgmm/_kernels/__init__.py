@@ -22,10 +22,13 @@ below it:
     _vector.py   jit options; an exp and a log that vectorise
     _tiles.py    a tile of rows, transposed; log-sum-exp; given
                  responsibilities; per-row outputs
-    _blocks.py   the 4 x 4 feature blocks of full and tied (register sums)
+    _blocks.py   the 4 x 4 feature blocks of full and tied (register sums;
+                 4 x 2 halves where the target has 16 vector registers)
     full.py      full covariances         } log-probabilities and statistics
     tied.py      one tied covariance      } of a tile, and the parallel
     diag.py      diag and spherical       } driver of each family
+    kmeans.py    k-means beyond 2^17 rows: nearest centres with their
+                 statistics, Lloyd steps, k-means++ candidates (float64)
     _cache.py    the disk-cache guard (see there)
 
 Notation (scikit-learn's): ``prec_chol`` is the Cholesky factor ``U`` of the
