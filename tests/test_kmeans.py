@@ -128,35 +128,26 @@ def test_kernel_faces_check_shapes():
     X = _kernels.read_only(np.zeros((3000, 3)))
     with pytest.raises(ValueError, match="float64"):  # one compilation: float64 only
         _kernels.nearest(
-            X.astype(np.float32), None, np.zeros(3), np.zeros((2, 3)), np.empty(0, np.int64),
-            np.empty(0), (np.empty((3, 2)), np.empty((3, 2, 3)), np.empty((3, 2, 0)),
-                          np.empty(3), np.empty(3, dtype=np.int64)),
+            X.astype(np.float32), None, np.zeros(3), np.zeros((2, 3)),
+            (np.empty((3, 2)), np.empty((3, 2, 3)), np.empty((3, 2, 0))),
         )  # fmt: skip
     centres = np.zeros((2, 3))
-    labels, dists = np.empty(0, dtype=np.int64), np.empty(0)
 
     def partials(n_blocks, width=0):
-        return (
-            np.empty((n_blocks, 2)), np.empty((n_blocks, 2, 3)), np.empty((n_blocks, 2, width)),
-            np.empty(n_blocks), np.empty(n_blocks, dtype=np.int64),
-        )  # fmt: skip
+        return (np.empty((n_blocks, 2)), np.empty((n_blocks, 2, 3)), np.empty((n_blocks, 2, width)))
 
-    _kernels.nearest(X, None, np.zeros(3), centres, labels, dists, partials(3))
+    _kernels.nearest(X, None, np.zeros(3), centres, partials(3))
     for bad in (
         dict(partials=partials(2)),  # 3 blocks of rows
         dict(partials=partials(3, width=4)),  # neither 0, d nor d (d + 1) / 2
-        dict(labels=np.empty(10, dtype=np.int64)),
-        dict(dists=np.empty(2999)),
+        dict(weights=np.ones(10)),
         dict(centres=np.zeros((2, 4))),
         dict(origin=np.zeros(2)),
     ):
-        args = dict(
-            origin=np.zeros(3), centres=centres, labels=labels, dists=dists, partials=partials(3)
-        )
+        args = dict(weights=None, origin=np.zeros(3), centres=centres, partials=partials(3))
         args.update(bad)
         with pytest.raises(ValueError, match="nearest"):
-            _kernels.nearest(X, None, args["origin"], args["centres"], args["labels"],
-                             args["dists"], args["partials"])  # fmt: skip
+            _kernels.nearest(X, args["weights"], args["origin"], args["centres"], args["partials"])
     sample = _kmeans._Rows(np.zeros((3000, 3)), None)
     yb, y, sq = sample.transposed()
     steps = (np.empty((3, 2)), np.empty((3, 2, 3)), np.empty(3), np.empty(3, dtype=np.int64))

@@ -291,15 +291,12 @@ def accumulate_resp(covariance_type, rows, sample_weight, resp, shifts, block_ro
     )  # fmt: skip
 
 
-def nearest(rows, sample_weight, origin, centres, labels, dists, partials):
+def nearest(rows, sample_weight, origin, centres, partials):
     """Each row's nearest of ``centres`` (K, d) and the hard-assignment
     statistics about them, into ``partials`` (part_nk (W, K), part_sums
-    (W, K, d), part_scatter (W, K, P) with P = 0, d or d (d + 1) / 2,
-    part_inertia (W,), part_changed (W,) int64), one slot per block.
-    ``labels`` (n,) int64 are updated in place (changes counted) and
-    ``dists`` (n,) receive each row's squared distance; (0,) arrays for
-    neither.  ``sample_weight`` (n,) or None.  Distances are taken about
-    ``origin`` (d,), in float64."""
+    (W, K, d), part_scatter (W, K, P) with P = 0, d or d (d + 1) / 2), one
+    slot per block.  ``rows`` float64; ``sample_weight`` (n,) or None.
+    Distances are taken about ``origin`` (d,)."""
     n_rows, n_features = rows.shape
     sample_weight = _weights(sample_weight)
     centres = np.asarray(centres, dtype=np.float64)
@@ -310,7 +307,8 @@ def nearest(rows, sample_weight, origin, centres, labels, dists, partials):
     n_blocks = -(-n_rows // _config.BLOCK_ROWS)
     width = partials[2].shape[-1]
     if (
-        centres.shape != (n_clusters, n_features)
+        len(partials) != 3
+        or centres.shape != (n_clusters, n_features)
         or n_clusters < 1
         or origin.shape != (n_features,)
         or partials[0].shape[1:] != (n_clusters,)
@@ -318,19 +316,17 @@ def nearest(rows, sample_weight, origin, centres, labels, dists, partials):
         or partials[2].shape[1:] != (n_clusters, width)
         or width not in (0, n_features, n_features * (n_features + 1) // 2)
         or any(a.shape[0] < n_blocks for a in partials)
-        or any(0 < a.shape[0] != n_rows for a in (sample_weight, labels, dists))
-        or labels.dtype != np.int64
+        or 0 < sample_weight.shape[0] != n_rows
     ):
         raise ValueError(
             f"nearest: {n_rows} x {n_features} rows in {n_blocks} blocks, but centres "
             f"{centres.shape}, origin {origin.shape}, partials "
-            f"{[a.shape for a in partials]}, per-row arrays "
-            f"{[a.shape for a in (sample_weight, labels, dists)]}."
+            f"{[a.shape for a in partials]}, weights {sample_weight.shape}."
         )
     padded, half_norms = _pairs(centres - origin, -(-n_features // 4) * 4)
     kmeans._run_nearest(
         read_only(rows), sample_weight, read_only(origin), padded, half_norms,
-        _config.BLOCK_ROWS, _config.TILE_ROWS, labels, dists, *partials,
+        _config.BLOCK_ROWS, _config.TILE_ROWS, *partials,
     )  # fmt: skip
 
 

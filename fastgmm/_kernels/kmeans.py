@@ -1,6 +1,7 @@
-"""k-means: nearest centres with their statistics, and k-means++ candidates.
+"""k-means: nearest centres with their statistics, Lloyd steps, and
+k-means++ candidates.
 
-Two parallel drivers over blocks of rows, in the grid of the EM kernels
+Three parallel drivers over blocks of rows, in the grid of the EM kernels
 (block ``b`` writes its partial sums into slot ``b``; the caller adds them
 in block order), so their results do not depend on the thread count:
 
@@ -8,10 +9,9 @@ in block order), so their results do not depend on the thread count:
   ties to the lowest index), and per centre the hard-assignment statistics
   about it, ``sum w``, ``sum w (x - c)`` and, by the width of
   ``part_scatter``, nothing, the diagonal or the packed upper triangle of
-  ``sum w (x - c)(x - c)^T``; plus ``sum w |x - c|^2`` (the inertia).  On
-  all rows (float32 data widened a wave at a time) it gives the initial
-  statistics of the ``kmeans`` start (one row's work is one centre's, not
-  every component's).
+  ``sum w (x - c)(x - c)^T``.  On all rows (float32 data widened a wave
+  at a time) it gives the initial statistics of the ``kmeans`` start (one
+  row's work is one centre's, not every component's).
 * ``_run_lloyd``: the Lloyd step on the sample, held in float64 about its
   origin, transposed block by block (made once): each row's nearest centre,
   and per centre ``sum w`` and ``sum w y``.
@@ -92,19 +92,15 @@ def _grouped_scatter(X, start, m, origin, centres, labels, weights, zt, wz, coun
 
 @njit(**_PARALLEL)
 def _run_nearest(
-    X, sample_weight, origin, centres, half_norms, block_rows, tile, labels, dists,
-    part_nk, part_sums, part_scatter, part_inertia, part_changed,
+    X, sample_weight, origin, centres, half_norms, block_rows, tile,
+    part_nk, part_sums, part_scatter,
 ):  # fmt: skip
     # IN   X (n, d) float64; sample_weight (n,) or (0,); origin (d,); centres (K2, d4)
     #      about origin, zero-padded to an even number (the padding row's
     #      half_norm inf) and a multiple of 4 features; half_norms (K2,) =
     #      |centres|^2 / 2
-    # IN/OUT labels (n,) int64: each row's centre, the count of those that
-    #      change in part_changed (or (0,)); OUT dists (n,) each row's squared
-    #      distance to it (or (0,))
     # OUT  part_nk (W, K), part_sums (W, K, d), part_scatter (W, K, P) with
-    #      P = 0, d (diagonal) or d (d + 1) / 2 (packed), part_inertia (W,),
-    #      part_changed (W,) int64
+    #      P = 0, d (diagonal) or d (d + 1) / 2 (packed)
     n_samples, n_features = X.shape
     n_clusters = part_nk.shape[1]
     n_padded, d_scores = centres.shape
@@ -113,8 +109,6 @@ def _run_nearest(
     packed = width > n_features
     d4 = 2 if n_features <= 2 else (n_features + 3) // 4 * 4
     n_full = n_clusters if packed else 0
-    track = labels.shape[0] > 0
-    keep = dists.shape[0] > 0
     for b in prange(n_blocks):
         yt = np.zeros((d_scores, tile))  # the padded features stay zero
         wt = np.empty(tile)
@@ -122,7 +116,6 @@ def _run_nearest(
         s1 = np.empty(tile)
         best = np.empty(tile)
         arg = np.empty(tile)
-        z = np.empty(n_features)
         nk = np.zeros(n_clusters)
         sums = np.zeros((n_clusters, n_features))
         scatter = np.zeros((n_clusters, 0 if packed else width))
@@ -133,8 +126,6 @@ def _run_nearest(
         counts = np.empty(n_clusters + 1, dtype=np.int64)
         sums4 = np.zeros((n_full, d4))
         full = np.zeros((n_full, d4, d4))
-        inertia = 0.0
-        changed = 0
         first = b * block_rows
         stop = min(first + block_rows, n_samples)
         for start in range(first, stop, tile):
@@ -150,31 +141,19 @@ def _run_nearest(
             for i in range(m):
                 k = int(arg[i])
                 w = wt[i]
-                q = 0.0
-                for t in range(n_features):  # the row itself: contiguous
-                    v = (X[start + i, t] - origin[t]) - centres[k, t]
-                    z[t] = v
-                    q += v * v
-                if track:
-                    if labels[start + i] != k:
-                        changed += 1
-                        labels[start + i] = k
-                if keep:
-                    dists[start + i] = q
-                if packed:
+                if packed:  # the grouped scatter forms the offsets
                     block_labels[start - first + i] = k
                     block_weights[start - first + i] = w
                 if w == 0.0:
                     continue
-                inertia += w * q
                 nk[k] += w
                 if packed:
                     continue
-                for t in range(n_features):
-                    sums[k, t] += w * z[t]
-                if width > 0:
-                    for t in range(n_features):
-                        scatter[k, t] += w * z[t] * z[t]
+                for t in range(n_features):  # the row itself: contiguous
+                    v = (X[start + i, t] - origin[t]) - centres[k, t]
+                    sums[k, t] += w * v
+                    if width > 0:
+                        scatter[k, t] += w * v * v
         if packed:
             _grouped_scatter(
                 X,
@@ -198,8 +177,6 @@ def _run_nearest(
                     part_sums[b, k, t] = sums[k, t]
                 for t in range(width):
                     part_scatter[b, k, t] = scatter[k, t]
-        part_inertia[b] = inertia
-        part_changed[b] = changed
 
 
 @njit(**_PARALLEL)

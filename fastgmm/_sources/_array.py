@@ -300,19 +300,14 @@ class ArraySource:
             np.empty((n_blocks, n_clusters)),
             np.empty((n_blocks, n_clusters, n_features)),
             np.empty((n_blocks, n_clusters, width)),
-            np.empty(n_blocks),
-            np.empty(n_blocks, dtype=np.int64),
         )
         stats = SufficientStatistics.zeros(family, centres)
-        no_labels, no_dists = np.empty(0, dtype=np.int64), np.empty(0)
         block_rows = _config.BLOCK_ROWS
         for start, stop, rows in self._waves(n_blocks * block_rows):
             # the kernel is float64 only (one compilation): float32 rows are
             # widened a wave at a time, a bounded scratch
             rows = np.asarray(rows, dtype=np.float64)
-            _kernels.nearest(
-                rows, self._weights(start, stop), origin, centres, no_labels, no_dists, partials
-            )
+            _kernels.nearest(rows, self._weights(start, stop), origin, centres, partials)
             self._add_partials(stats, partials, -(-(stop - start) // block_rows))
         self.checked = True
         stats.sum_weight = self.sum_weight
