@@ -171,3 +171,40 @@ def test_kernel_faces_check_shapes():
         _kernels.candidate_distances(
             yb, sq, None, np.zeros((1, 3)), [0], closest, np.empty((2, 3000)), np.empty((3, 1))
         )
+
+
+# ------------------------------------------- up to 2^17 rows: scikit-learn's
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_samples", [7, 300, 5000])
+def test_scikit_learns_kmeans_steps_give_kmeans_fit(dtype, weighted, n_samples):
+    from sklearn.cluster import KMeans
+
+    from fastgmm._initialization import _KMEANS_STEPS, scikit_learn_kmeans
+
+    assert _KMEANS_STEPS is not None  # the versions this package is tested with
+    X, _ = make_mixture(n_samples, 3, 4, seed=n_samples, offset=20.0, dtype=dtype)
+    w = np.random.default_rng(1).uniform(0.0, 2.0, n_samples) if weighted else None
+    for seed in range(5):
+        kmeans = KMeans(n_clusters=3, n_init=1, random_state=seed).fit(X, sample_weight=w)
+        centres, labels = scikit_learn_kmeans(X, w, 3, np.random.RandomState(seed))
+        assert centres.dtype == kmeans.cluster_centers_.dtype
+        assert_array_equal(centres, kmeans.cluster_centers_)
+        assert_array_equal(labels, kmeans.labels_)
+
+
+def test_scikit_learns_kmeans_steps_warn_as_kmeans_fit(monkeypatch):
+    from sklearn.exceptions import ConvergenceWarning
+
+    from fastgmm import _initialization
+
+    X = np.repeat(np.array([[0.0, 1.0], [3.0, 2.0]]), [6, 4], axis=0)
+    fits = []
+    for steps in (_initialization._KMEANS_STEPS, None):  # direct, then KMeans itself
+        monkeypatch.setattr(_initialization, "_KMEANS_STEPS", steps)
+        with pytest.warns(ConvergenceWarning, match=r"distinct clusters \(2\).*n_clusters \(3\)"):
+            fits.append(_initialization.scikit_learn_kmeans(X, None, 3, np.random.RandomState(0)))
+    assert_array_equal(fits[0][0], fits[1][0])
+    assert_array_equal(fits[0][1], fits[1][1])
