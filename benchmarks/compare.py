@@ -6,6 +6,7 @@
     python -m benchmarks.compare --extras-only --threads --whole-fit --float32-accuracy
     python -m benchmarks.compare --extras-only --bayesian   # the variational mixture
     python -m benchmarks.compare --extras-only --onedal     # oneDAL's em_gmm, same start
+    python -m benchmarks.compare --baseline ../old/fastgmm  # paired against another checkout
 
 For each case it prints the seconds per EM iteration of each library (median
 of repeats; an iteration's time is the difference between fits of 1 + m and 1
@@ -691,6 +692,15 @@ def main(argv=None):
         "--bayesian / --onedal sections",
     )
     parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="instead of the main table: each case's seconds per iteration paired against "
+        "the fastgmm package in DIR (another checkout's fastgmm/ folder, e.g. a git "
+        "worktree of an earlier commit), both timed back to back in this process, round "
+        "after round; prints each one's median and the median of the per-round ratios",
+    )
+    parser.add_argument("--rounds", type=int, default=7, help="rounds of --baseline (default 7)")
+    parser.add_argument(
         "--target",
         metavar="CPU",
         help="also time the same cases with code compiled for this CPU (haswell: AVX2 "
@@ -718,7 +728,9 @@ def main(argv=None):
         f"numpy {np.__version__}, numba {numba.__version__}, scikit-learn "
         f"{sklearn.__version__}, fastgmm {fastgmm.__version__}"
     )
-    if not args.extras_only:
+    if args.baseline:
+        paired(names, args.baseline, args.rounds)
+    elif not args.extras_only:
         side_by_side(names, args)
     if args.threads:
         thread_scaling(["full-1M-16-16", "full-10M-4-4", "full-200k-64-32"], args.repeats)
@@ -774,6 +786,68 @@ def side_by_side(names, args):
             "float32 vs float64, fastgmm s/it: "
             + ", ".join(f"{a} {results[a]['ours'] / results[b]['ours']:.2f}x" for a, b in pairs)
         )
+
+
+def _load_baseline(folder):
+    """The fastgmm package in ``folder``, imported as ``fastgmm_baseline``
+    beside this one (its own relative imports, its own disk cache)."""
+    import importlib.util
+    import sys
+
+    folder = os.path.abspath(folder)
+    init = os.path.join(folder, "__init__.py")
+    if not os.path.isfile(init):
+        raise SystemExit(f"--baseline: {folder} is not a package folder (no __init__.py)")
+    spec = importlib.util.spec_from_file_location(
+        "fastgmm_baseline", init, submodule_search_locations=[folder]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fastgmm_baseline"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def paired(names, baseline, rounds):
+    """Per-iteration times against another checkout, paired round by round.
+
+    Separate runs of the main table, one version after the other, drift
+    with the machine: on this project's shared 2-core VM a case's time moved
+    by 10-25% between runs minutes apart, for either version alike.  Here
+    each round times both versions back to back (which goes first
+    alternates), in one process on the same data and start; the ratio of a
+    round is then free of the slow drifts, and the median over rounds of
+    the fast ones.  An iteration's time is the main table's (fits of 6 and
+    1 iterations, the difference over 5).
+    """
+    from fastgmm import GaussianMixture
+
+    old = _load_baseline(baseline).GaussianMixture
+    print(
+        f"paired against {os.path.abspath(baseline)} (baseline), {rounds} rounds; "
+        "ratio = this tree's s/it over the baseline's (above 1: slower)"
+    )
+    header = f"{'case':<20} {'baseline s/it':>13} {'this s/it':>10} {'ratio':>6}  per round"
+    print(header)
+    print("-" * len(header))
+    for name in names:
+        covariance_type, n, d, k, dtype = CASES[name]
+        X = mixture_data(n, d, k, dtype)
+        start = fixed_start(X, k, covariance_type)
+        versions = {"baseline": old, "this": GaussianMixture}
+        for cls in versions.values():  # compiled or loaded outside the timings
+            cls(k, covariance_type=covariance_type, max_iter=2, tol=0, **start).fit(X)
+        times = {"baseline": [], "this": []}
+        for r in range(rounds):
+            for label in ("baseline", "this") if r % 2 == 0 else ("this", "baseline"):
+                per, _ = per_iteration(versions[label], X, start, covariance_type, k, 5, 1)
+                times[label].append(per)
+        ratios = np.array(times["this"]) / np.array(times["baseline"])
+        print(
+            f"{name:<20} {np.median(times['baseline']):>13.4f} {np.median(times['this']):>10.4f} "
+            f"{np.median(ratios):>6.3f}  " + " ".join(f"{x:.2f}" for x in ratios),
+            flush=True,
+        )
+        del X
 
 
 if __name__ == "__main__":

@@ -46,11 +46,18 @@ _controller = None
 def _threadpool_controller():
     # One controller, made once: scanning the loaded libraries costs
     # milliseconds, which a fit on small data would pay every time.
+    # scikit-learn keeps one too (its k-means limits BLAS with it): share it
+    # where it is found, one scan per process instead of two.
     global _controller
     if _controller is None:
-        from threadpoolctl import ThreadpoolController
+        try:
+            from sklearn.utils.parallel import _get_threadpool_controller
+        except ImportError:
+            from threadpoolctl import ThreadpoolController
 
-        _controller = ThreadpoolController()
+            _controller = ThreadpoolController()
+        else:
+            _controller = _get_threadpool_controller()
     return _controller
 
 
