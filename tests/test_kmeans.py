@@ -181,6 +181,7 @@ def test_kernel_faces_check_shapes():
 @pytest.mark.parametrize("n_samples", [7, 300, 5000])
 def test_scikit_learns_kmeans_steps_give_kmeans_fit(dtype, weighted, n_samples):
     from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
 
     from fastgmm._initialization import _KMEANS_STEPS, scikit_learn_kmeans
 
@@ -188,8 +189,12 @@ def test_scikit_learns_kmeans_steps_give_kmeans_fit(dtype, weighted, n_samples):
     X, _ = make_mixture(n_samples, 3, 4, seed=n_samples, offset=20.0, dtype=dtype)
     w = np.random.default_rng(1).uniform(0.0, 2.0, n_samples) if weighted else None
     for seed in range(5):
-        kmeans = KMeans(n_clusters=3, n_init=1, random_state=seed).fit(X, sample_weight=w)
-        centres, labels = scikit_learn_kmeans(X, w, 3, np.random.RandomState(seed))
+        # scikit-learn's Lloyd adds its threads' sums in the order they end:
+        # on more than two cores two KMeans.fit calls can differ in the last
+        # bit, so both run on one OpenMP thread here
+        with threadpool_limits(limits=1, user_api="openmp"):
+            kmeans = KMeans(n_clusters=3, n_init=1, random_state=seed).fit(X, sample_weight=w)
+            centres, labels = scikit_learn_kmeans(X, w, 3, np.random.RandomState(seed))
         assert centres.dtype == kmeans.cluster_centers_.dtype
         assert_array_equal(centres, kmeans.cluster_centers_)
         assert_array_equal(labels, kmeans.labels_)
