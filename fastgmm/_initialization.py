@@ -31,7 +31,7 @@ from ._mstep import (
     estimate_parameters,
     precision_cholesky_from_precisions,
 )
-from ._sources import distinct_rows
+from ._sources import ArraySource, distinct_rows
 from ._stats import SufficientStatistics
 
 
@@ -197,8 +197,8 @@ def initial_statistics(
             # up for what the sample does not see.
             centres, origin = _kmeans.kmeans(data, weights, n_components, random_state)
             return _nearest_statistics(source, centres, origin, covariance_type)
-        if not getattr(source, "checked", False):  # KMeans checked them
-            _finite(data)
+        if not (isinstance(source, ArraySource) or source.checked):
+            _finite(data)  # KMeans checked them; ArraySource.read does
         shifts, labels = scikit_learn_kmeans(data, weights, n_components, random_state)
         resp_for = _one_hot_labels(labels, n_components)
     elif init_params == "k-means++":
