@@ -127,12 +127,11 @@ def _exp_tiles(x, n_rep, exp_shifted):
         tile = np.empty(256)
         shift = np.zeros(256)
         total = np.zeros(256)
-        bits = np.empty(256, dtype=np.int64)
         for _ in range(n_rep):
             for b in range(n_tiles):
                 for i in range(256):
                     tile[i] = x[b * 256 + i]
-                exp_shifted(tile, shift, bits, total)
+                exp_shifted(tile, shift, total)
         out[t] = total[0]
     return out.sum()
 

@@ -75,9 +75,10 @@ def test_editing_a_shared_helper_recompiles(tmp_path):
 
     helper = copy / "_kernels" / "_vector.py"
     text = helper.read_text()
-    line = "        x[i] = p if u > _LOG_FLOOR else 0.0\n"
+    line = "        e = p * scale if u > _LOG_FLOOR else 0.0\n"
     assert line in text
-    helper.write_text(text.replace(line, "        x[i] = 2.0 * p if u > _LOG_FLOOR else 0.0\n"))
+    doubled = "        e = 2.0 * p * scale if u > _LOG_FLOOR else 0.0\n"
+    helper.write_text(text.replace(line, doubled))
     after = run(code, cwd=tmp_path, **env)
     # every exp doubled: log p(x) grows by log 2
     assert max(abs(a - b - 0.6931471805599453) for a, b in zip(after, before)) < 1e-9

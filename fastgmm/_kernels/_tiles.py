@@ -51,12 +51,11 @@ def _load_tile(X, sample_weight, start, stop, xt, wt):
 
 
 @njit(**_SERIAL)
-def _tile_normalize(logp, lse, total, bits):
+def _tile_normalize(logp, lse, total):
     # IN   logp (K, T) log pi_k + log N(x_i | k)
     # OUT  logp[k, i] = exp(logp[k, i] - max_k logp[:, i]), lse[i] = log p(x_i),
     #      total[i] = sum_k logp[k, i]: then r = logp / total, with one exp per
     #      (point, component).
-    # SCRATCH bits (2 T,) int64
     n_components, tile = logp.shape
     for i in range(tile):
         lse[i] = logp[0, i]
@@ -65,17 +64,17 @@ def _tile_normalize(logp, lse, total, bits):
         for i in range(tile):
             lse[i] = max(lse[i], logp[k, i])
     for k in range(n_components):
-        _exp_shifted(logp[k], lse, bits[:tile], total)
-    _add_log(total, lse, bits[:tile], bits[tile:])
+        _exp_shifted(logp[k], lse, total)
+    _add_log(total, lse)
 
 
 @njit(**_SERIAL)
-def _tile_responsibilities(logp, wt, lse, total, bits):
+def _tile_responsibilities(logp, wt, lse, total):
     # IN/OUT logp (K, T): joint log-probabilities -> exp(logp - max), and
     # total (T,) -> w / sum_k: the weighted responsibilities are
     # logp[k, i] * total[i], formed by the statistics (``_scaled_row``).
     # Returns sum w lse.
-    _tile_normalize(logp, lse, total, bits)
+    _tile_normalize(logp, lse, total)
     ll = 0.0
     for i in range(logp.shape[1]):
         w = wt[i]
@@ -114,7 +113,7 @@ def _scaled_row(r, k, scale, rt):
 
 
 @njit(**_SERIAL)
-def _write_tile(start, stop, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp):
+def _write_tile(start, stop, logp, lse, total, out_logp, out_lse, out_labels, out_resp):
     n_components = logp.shape[0]
     if out_logp.shape[0] > 0:
         for i in range(stop - start):
@@ -128,7 +127,7 @@ def _write_tile(start, stop, logp, lse, total, bits, out_logp, out_lse, out_labe
                     best = k
             out_labels[start + i] = best
     if out_lse.shape[0] > 0 or out_resp.shape[0] > 0:
-        _tile_normalize(logp, lse, total, bits)
+        _tile_normalize(logp, lse, total)
         if out_lse.shape[0] > 0:
             for i in range(stop - start):
                 out_lse[start + i] = lse[i]

@@ -2,8 +2,9 @@
 an exp and a log that vectorise (libm's are scalar calls)."""
 
 import numpy as np
-from numba import njit
-from numba.extending import overload
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic, overload
 from numba.np.numpy_support import as_dtype
 
 from .._config import NUMBA_CACHE
@@ -114,8 +115,33 @@ _LN2_HI = 0.6931471803691238  # ln 2 to 32 bits: n * _LN2_HI is exact for |n| < 
 _LN2_LO = 1.9082149292705877e-10  # ln 2 - _LN2_HI
 
 
+@intrinsic
+def _bits_of(typingctx, x):
+    """The int64 whose bits are those of the float64 ``x`` (no conversion:
+    a register move, which vectorises)."""
+    if x != types.float64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _float_of(typingctx, bits):
+    """The float64 whose bits are those of the int64 ``bits``."""
+    if bits != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
 @njit(cache=NUMBA_CACHE, nogil=True, fastmath={"contract"})
-def _exp_shifted(x, shift, bits, total):
+def _exp_shifted(x, shift, total):
     # x[i] <- exp(x[i] - shift[i]) for arguments <= 0, exactly 0 at or below
     # _LOG_FLOOR; total[i] += x[i].  (-inf - finite = -inf, floored to 0.)
     # exp(u) = 2^n exp(r) with n = round(u / ln 2), |r| <= ln 2 / 2, exp(r) by
@@ -125,10 +151,11 @@ def _exp_shifted(x, shift, bits, total):
     # call) this vectorises.  n reaches the exponent without a float -> int64
     # conversion, which AVX2 has no vector instruction for (LLVM then
     # scalarises the loop): n + 2^52 + 1023 is a float64 whose low bits are
-    # the integer n + 1023 (0 < n + 1023 < 2^51), read as an int64 and shifted
-    # into place with integer vector instructions.  No reassociation here: it
-    # would undo the two-step (Cody-Waite) reduction that keeps r exact.
-    scale = bits.view(np.float64)
+    # the integer n + 1023 (0 < n + 1023 < 2^51), its bits shifted into place
+    # with integer vector instructions.  The bits move between the float and
+    # integer views in registers (_bits_of, _float_of), so each point is
+    # loaded and stored once.  No reassociation here: it would undo the
+    # two-step (Cody-Waite) reduction that keeps r exact.
     for i in range(x.shape[0]):
         u = x[i] - shift[i]
         v = max(u, -700.0)
@@ -148,12 +175,8 @@ def _exp_shifted(x, shift, bits, total):
         p = p * r + 0.5
         p = p * r + 1.0
         p = p * r + 1.0
-        scale[i] = n + _TWO52_PLUS_BIAS
-        x[i] = p if u > _LOG_FLOOR else 0.0
-    for i in range(x.shape[0]):
-        bits[i] = (bits[i] - _TWO52_BITS) << 52  # 2^n
-    for i in range(x.shape[0]):
-        e = x[i] * scale[i]
+        scale = _float_of((_bits_of(n + _TWO52_PLUS_BIAS) - _TWO52_BITS) << 52)  # 2^n
+        e = p * scale if u > _LOG_FLOOR else 0.0
         x[i] = e
         total[i] += e
 
@@ -178,22 +201,17 @@ _TWO52_PLUS_BIAS = 2.0**52 + 1023.0
 # error_model="numpy": Python's model puts a zero check before the division,
 # which stops vectorisation (m + 1 >= 2 here).
 @njit(cache=NUMBA_CACHE, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _add_log(x, out, bits, ebits):
+def _add_log(x, out):
     # out[i] += log(x[i]) where x[i] > 0 (normal numbers; else out[i] is
     # left alone).  x = 2^e m with m in [1, 2) read off the bits, m halved
     # (e + 1) when above sqrt 2, then log m = 2 atanh(s) with
     # s = (m - 1) / (m + 1), |s| <= 0.172, by its series to s^23 (truncation
     # below 1e-19).  Vectorises like _exp_shifted; libm's log, a scalar call
     # per point, took 2.6x as long.
-    xb = x.view(np.int64)
-    mant = bits.view(np.float64)
-    expo = ebits.view(np.float64)
     for i in range(x.shape[0]):
-        bits[i] = (xb[i] & _MANTISSA) | _EXPONENT_ONE
-        ebits[i] = (xb[i] >> 52) | _TWO52_BITS
-    for i in range(x.shape[0]):
-        m = mant[i]
-        e = expo[i] - _TWO52_PLUS_BIAS
+        xb = _bits_of(x[i])
+        m = _float_of((xb & _MANTISSA) | _EXPONENT_ONE)
+        e = _float_of((xb >> 52) | _TWO52_BITS) - _TWO52_PLUS_BIAS
         high = m > _SQRT2
         m = 0.5 * m if high else m
         e = e + 1.0 if high else e

@@ -95,7 +95,6 @@ def _run_diag(
         sq = np.empty(tile, X.dtype)
         rt = np.empty(tile, X.dtype)
         lse = np.empty(tile)
-        bits = np.empty(2 * tile, dtype=np.int64)
         total = np.empty(tile)
         logp = np.empty((n_components, tile))
         nk = np.zeros(n_stats)
@@ -112,10 +111,10 @@ def _run_diag(
                 _tile_log_prob_diag(xt, means, prec_chol, log_norm, sq, logp)
                 if scoring:
                     _write_tile(
-                        start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp
+                        start, end, logp, lse, total, out_logp, out_lse, out_labels, out_resp
                     )
                     continue
-                ll += _tile_responsibilities(logp, wt, lse, total, bits)
+                ll += _tile_responsibilities(logp, wt, lse, total)
             _tile_stats_diag(xt, logp, total, means, nk, sums, scatter, rt)
         if not scoring:
             _store(nk, sums, scatter, ll, b, part_nk, part_sums, part_scatter, part_ll)
@@ -192,7 +191,6 @@ def _run_spherical(
         sq = np.empty(tile, X.dtype)
         rt = np.empty(tile, X.dtype)
         lse = np.empty(tile)
-        bits = np.empty(2 * tile, dtype=np.int64)
         total = np.empty(tile)
         logp = np.empty((n_components, tile))
         nk = np.zeros(n_stats)
@@ -209,10 +207,10 @@ def _run_spherical(
                 _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp)
                 if scoring:
                     _write_tile(
-                        start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp
+                        start, end, logp, lse, total, out_logp, out_lse, out_labels, out_resp
                     )
                     continue
-                ll += _tile_responsibilities(logp, wt, lse, total, bits)
+                ll += _tile_responsibilities(logp, wt, lse, total)
             _tile_stats_spherical(xt, logp, total, means, nk, sums, scatter, rt)
         if not scoring:
             _store(nk, sums, scatter, ll, b, part_nk, part_sums, part_scatter, part_ll)

@@ -54,7 +54,6 @@ def _run_full(
         rt = np.empty(tile, X.dtype)
         lse = np.empty(tile)
         total = np.empty(tile)
-        bits = np.empty(2 * tile, dtype=np.int64)
         logp = np.empty((n_components, tile))
         nk4 = np.zeros(n_stats)
         sums4 = np.zeros((n_stats, d4))
@@ -70,10 +69,10 @@ def _run_full(
                 _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp)
                 if scoring:
                     _write_tile(
-                        start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp
+                        start, end, logp, lse, total, out_logp, out_lse, out_labels, out_resp
                     )
                     continue
-                ll += _tile_responsibilities(logp, wt, lse, total, bits)
+                ll += _tile_responsibilities(logp, wt, lse, total)
             _tile_stats_full(xt, logp, total, means, nk4, sums4, full, rt)
         if not scoring:
             _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])

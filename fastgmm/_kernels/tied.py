@@ -65,7 +65,6 @@ def _run_tied(
         sq = np.empty(tile, X.dtype)
         rt = np.empty(tile, X.dtype)
         lse = np.empty(tile)
-        bits = np.empty(2 * tile, dtype=np.int64)
         total = np.empty(tile)
         logp = np.empty((n_components, tile))
         nk4 = np.zeros(n_stats)
@@ -83,10 +82,10 @@ def _run_tied(
                 _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, sq, logp)
                 if scoring:
                     _write_tile(
-                        start, end, logp, lse, total, bits, out_logp, out_lse, out_labels, out_resp
+                        start, end, logp, lse, total, out_logp, out_lse, out_labels, out_resp
                     )
                     continue
-                ll += _tile_responsibilities(logp, wt, lse, total, bits)
+                ll += _tile_responsibilities(logp, wt, lse, total)
             _tile_stats_tied(xt, logp, total, wt, center, nk4, sums4, full, spare, rt)
         if not scoring:
             _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])
