@@ -18,7 +18,7 @@ and every tile's sums are added into the block's float64 accumulators.
 
 from numba import njit
 
-from ._vector import _SERIAL, _add_log, _exp_shifted, _flush_below
+from ._vector import _SERIAL, _add_log, _exp_shifted, _flush_below, _log
 
 
 @njit(**_SERIAL)
@@ -51,11 +51,11 @@ def _load_tile(X, sample_weight, start, stop, xt, wt):
 
 
 @njit(**_SERIAL)
-def _tile_normalize(logp, lse, total):
+def _tile_exps(logp, lse, total):
     # IN   logp (K, T) log pi_k + log N(x_i | k)
-    # OUT  logp[k, i] = exp(logp[k, i] - max_k logp[:, i]), lse[i] = log p(x_i),
-    #      total[i] = sum_k logp[k, i]: then r = logp / total, with one exp per
-    #      (point, component).
+    # OUT  logp[k, i] = exp(logp[k, i] - max_k logp[:, i]), lse[i] = that
+    #      max, total[i] = sum_k logp[k, i]: then r = logp / total and
+    #      log p(x_i) = lse + log(total), with one exp per (point, component).
     n_components, tile = logp.shape
     for i in range(tile):
         lse[i] = logp[0, i]
@@ -65,24 +65,33 @@ def _tile_normalize(logp, lse, total):
             lse[i] = max(lse[i], logp[k, i])
     for k in range(n_components):
         _exp_shifted(logp[k], lse, total)
-    _add_log(total, lse)
 
 
 @njit(**_SERIAL)
+def _tile_normalize(logp, lse, total):
+    # _tile_exps, and lse[i] = log p(x_i)
+    _tile_exps(logp, lse, total)
+    _add_log(total, lse)
+
+
+# error_model="numpy": the division below is guarded; Python's zero check
+# before it would stop the loop vectorising.
+@njit(**_SERIAL, error_model="numpy")
 def _tile_responsibilities(logp, wt, lse, total):
     # IN/OUT logp (K, T): joint log-probabilities -> exp(logp - max), and
     # total (T,) -> w / sum_k: the weighted responsibilities are
     # logp[k, i] * total[i], formed by the statistics (``_scaled_row``).
-    # Returns sum w lse.
-    _tile_normalize(logp, lse, total)
+    # SCRATCH lse (T,).  Returns sum w log p(x), its log taken in the same
+    # loop as the weights' scale.
+    _tile_exps(logp, lse, total)
     ll = 0.0
     for i in range(logp.shape[1]):
+        t = total[i]
         w = wt[i]
-        if w != 0.0:
-            ll += w * lse[i]
-            total[i] = w / total[i] if total[i] > 0.0 else 0.0
-        else:
-            total[i] = 0.0
+        positive = t > 0.0
+        log_p = lse[i] + _log(t) if positive else lse[i]
+        ll += w * log_p if w != 0.0 else 0.0
+        total[i] = w / t if w != 0.0 and positive else 0.0
     return ll
 
 
