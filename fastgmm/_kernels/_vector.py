@@ -22,6 +22,30 @@ _SERIAL = dict(cache=NUMBA_CACHE, nogil=True, fastmath=_FASTMATH)
 _PARALLEL = dict(cache=NUMBA_CACHE, nogil=True, fastmath=_FASTMATH, parallel=True)
 
 
+@njit(cache=NUMBA_CACHE, nogil=True)
+def _empty64(n, like):
+    """n elements of ``like``'s dtype, the first on a 64-byte boundary.
+
+    Numba aligns arrays to 32 bytes; an AVX-512 vector is 64, so a scratch
+    array that malloc placed off a 64-byte boundary split every vector load
+    over two cache lines: the same kernel ran a pass of 1M x 16 x 16 in 70
+    or in 100 ms from one process (or heap state) to the next.
+    """
+    per = 64 // like.itemsize
+    buf = np.empty(n + per, like.dtype)
+    start = ((-buf.ctypes.data) % 64) // like.itemsize
+    return buf[start : start + n]
+
+
+@njit(cache=NUMBA_CACHE, nogil=True)
+def _zeros64(n, like):
+    """_empty64, filled with zeros."""
+    a = _empty64(n, like)
+    for i in range(n):
+        a[i] = 0
+    return a
+
+
 # x86 CPUs whose LLVM name implies AVX-512 (when Numba is told a CPU name and
 # no features, NUMBA_CPU_NAME=... NUMBA_CPU_FEATURES="", it compiles for the
 # name's own features).

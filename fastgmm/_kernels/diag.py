@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._tiles import _given_tile, _load_tile, _scaled_row, _tile_responsibilities, _write_tile
-from ._vector import _PARALLEL, _SERIAL, _zero_of
+from ._vector import _PARALLEL, _SERIAL, _empty64, _zero_of
 
 
 @njit(**_SERIAL)
@@ -90,13 +90,14 @@ def _run_diag(
     given = resp.shape[0] > 0
     n_stats = 0 if scoring else n_components
     for b in prange(n_blocks):
-        xt = np.empty((n_features, tile), X.dtype)
-        wt = np.empty(tile)
-        sq = np.empty(tile, X.dtype)
-        rt = np.empty(tile, X.dtype)
-        lse = np.empty(tile)
-        total = np.empty(tile)
-        logp = np.empty((n_components, tile))
+        # the tile arrays on 64-byte boundaries (see _empty64)
+        xt = _empty64(n_features * tile, X).reshape((n_features, tile))
+        wt = _empty64(tile, log_norm)
+        sq = _empty64(tile, X)
+        rt = _empty64(tile, X)
+        lse = _empty64(tile, log_norm)
+        total = _empty64(tile, log_norm)
+        logp = _empty64(n_components * tile, log_norm).reshape((n_components, tile))
         nk = np.zeros(n_stats)
         sums = np.zeros((n_stats, n_features))
         scatter = np.zeros((n_stats, part_scatter.shape[2]))
@@ -186,13 +187,14 @@ def _run_spherical(
     given = resp.shape[0] > 0
     n_stats = 0 if scoring else n_components
     for b in prange(n_blocks):
-        xt = np.empty((n_features, tile), X.dtype)
-        wt = np.empty(tile)
-        sq = np.empty(tile, X.dtype)
-        rt = np.empty(tile, X.dtype)
-        lse = np.empty(tile)
-        total = np.empty(tile)
-        logp = np.empty((n_components, tile))
+        # the tile arrays on 64-byte boundaries (see _empty64)
+        xt = _empty64(n_features * tile, X).reshape((n_features, tile))
+        wt = _empty64(tile, log_norm)
+        sq = _empty64(tile, X)
+        rt = _empty64(tile, X)
+        lse = _empty64(tile, log_norm)
+        total = _empty64(tile, log_norm)
+        logp = _empty64(n_components * tile, log_norm).reshape((n_components, tile))
         nk = np.zeros(n_stats)
         sums = np.zeros((n_stats, n_features))
         scatter = np.zeros((n_stats, part_scatter.shape[2]))

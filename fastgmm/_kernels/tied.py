@@ -6,7 +6,7 @@ from numba import njit, prange
 
 from ._blocks import _add_scatter, _add_sums, _lower_rows, _pack
 from ._tiles import _given_tile, _load_tile, _scaled_row, _tile_responsibilities, _write_tile
-from ._vector import _PARALLEL, _SERIAL
+from ._vector import _PARALLEL, _SERIAL, _empty64, _zeros64
 
 
 @njit(**_SERIAL)
@@ -59,14 +59,15 @@ def _run_tied(
     given = resp.shape[0] > 0
     n_stats = 0 if scoring else n_components
     for b in prange(n_blocks):
-        xt = np.zeros((d4, tile), X.dtype)
-        wt = np.empty(tile)
-        y = np.empty((d4, tile), X.dtype)
-        sq = np.empty(tile, X.dtype)
-        rt = np.empty(tile, X.dtype)
-        lse = np.empty(tile)
-        total = np.empty(tile)
-        logp = np.empty((n_components, tile))
+        # the tile arrays on 64-byte boundaries (see _empty64)
+        xt = _zeros64(d4 * tile, X).reshape((d4, tile))
+        wt = _empty64(tile, log_norm)
+        y = _empty64(d4 * tile, X).reshape((d4, tile))
+        sq = _empty64(tile, X)
+        rt = _empty64(tile, X)
+        lse = _empty64(tile, log_norm)
+        total = _empty64(tile, log_norm)
+        logp = _empty64(n_components * tile, log_norm).reshape((n_components, tile))
         nk4 = np.zeros(n_stats)
         sums4 = np.zeros((n_stats, d4))
         full = np.zeros((min(n_stats, 1), d4, d4))
