@@ -606,7 +606,7 @@ def cmd_warmup(args):
         if d not in ("float64", "float32"):
             raise CLIError(f"--dtype: unknown {d!r} (use float64, float32 or both)")
     tic = time.perf_counter()
-    warmup(types, dtypes)
+    warmup(types, dtypes, kmeans=args.kmeans)
     print(f"kernels ready in {time.perf_counter() - tic:.2f} s")
     return 0
 
@@ -842,6 +842,12 @@ def build_parser():
         "--covariance-type", default="all", help="full, tied, diag, spherical, a comma list, or all"
     )
     p.add_argument("--dtype", default="float64,float32", help="float64, float32 or both")
+    p.add_argument(
+        "--no-kmeans",
+        dest="kmeans",
+        action="store_false",
+        help="skip the k-means kernels (they start fits of more than 2**17 rows)",
+    )
     p.set_defaults(func=cmd_warmup)
 
     p = command("info", "versions, threads, threading layer, kernel cache")

@@ -40,10 +40,22 @@ def data(tmp_path_factory):
 
 
 @pytest.mark.parametrize("fmt", ["npy", "csv"])
-def test_fit_save_predict_score_round_trip(data, fmt):
+def test_fit_save_predict_score_round_trip(data, fmt, capsys):
     d, X = data
     model = d / f"model-{fmt}.npz"
     out = run("fit", d / f"X.{fmt}", "-k", 3, "--seed", 1, "-o", model).stdout
+    if fmt == "npy":  # every command its own process, as a user runs them
+
+        def command(*args):
+            return run(*args).stdout
+
+    else:  # the same commands in this process: what CSV adds is the reading
+
+        def command(*args):
+            rc, out, err = _main(capsys, *args)
+            assert rc == 0, err
+            return out
+
     assert "iter    1" in out and "lower bound" in out  # progress lines
     assert "init 1/1  initialising (kmeans)" in out and "initialised in" in out
     assert "converged after" in out and "BIC" in out  # summary
@@ -52,12 +64,12 @@ def test_fit_save_predict_score_round_trip(data, fmt):
     expected = fastgmm.GaussianMixture(3, random_state=1).fit(X_read)
     assert_allclose(gm.means_, expected.means_, rtol=1e-10)
 
-    run("predict", model, d / f"X.{fmt}", "-o", d / "labels.npy")
-    assert_array_equal(np.load(d / "labels.npy"), gm.predict(X_read))
-    run("predict", model, d / "X.npy", "-o", d / "proba.npy", "--proba")
-    assert_allclose(np.load(d / "proba.npy"), gm.predict_proba(X), rtol=1e-12)
+    command("predict", model, d / f"X.{fmt}", "-o", d / f"labels-{fmt}.npy")
+    assert_array_equal(np.load(d / f"labels-{fmt}.npy"), gm.predict(X_read))
+    command("predict", model, d / "X.npy", "-o", d / f"proba-{fmt}.npy", "--proba")
+    assert_allclose(np.load(d / f"proba-{fmt}.npy"), gm.predict_proba(X), rtol=1e-12)
 
-    score = run("score", model, d / f"X.{fmt}").stdout
+    score = command("score", model, d / f"X.{fmt}")
     assert f"{gm.score(X_read):.6f}" in score
 
 
