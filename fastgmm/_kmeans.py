@@ -15,6 +15,8 @@ over the centres), as scikit-learn's do.  A centre left with no rows moves
 to the rows farthest from their centres.
 """
 
+import math
+
 import numpy as np
 
 from . import _config, _kernels
@@ -26,6 +28,16 @@ N_INIT = 3
 
 MAX_ITER = 300
 TOL = 1e-4
+
+
+def _zeros64(shape):
+    """float64 zeros whose first element is on a 64-byte boundary (numpy's
+    are on 16): the kernels' vector loads over the rows' blocks then never
+    split over two cache lines (see ``_kernels._vector._empty64``)."""
+    n = math.prod(shape)
+    buf = np.zeros(n + 8)
+    start = (-buf.ctypes.data % 64) // 8
+    return buf[start : start + n].reshape(shape)
 
 
 class _Rows:
@@ -52,9 +64,10 @@ class _Rows:
             n_features = self.rows.shape[1]
             y = np.zeros((self.n_blocks * block_rows, n_features))
             np.subtract(self.rows, self.origin, out=y[: self.n])
-            yb = np.zeros((self.n_blocks, -(-n_features // 4) * 4, block_rows))
+            yb = _zeros64((self.n_blocks, -(-n_features // 4) * 4, block_rows))
             yb[:, :n_features] = y.reshape(self.n_blocks, block_rows, -1).transpose(0, 2, 1)
-            self._transposed = yb, y, np.einsum("wdb,wdb->wb", yb, yb)
+            sq = np.einsum("wdb,wdb->wb", yb, yb, out=_zeros64((self.n_blocks, block_rows)))
+            self._transposed = yb, y, sq
         return self._transposed
 
     def mean_variance(self):

@@ -30,20 +30,23 @@ import numpy as np
 from numba import njit, prange
 
 from ._blocks import _add_scatter, _pack
-from ._vector import _PARALLEL, _SERIAL
+from ._vector import _PARALLEL, _SERIAL, _empty64, _zeros64
 
 
 @njit(**_SERIAL)
 def _load_shifted(X, sample_weight, origin, start, m, yt, wt):
     # OUT yt[:, :m] (d, T) = (X[start:start + m] - origin).T in float64;
     # wt[:m] the weights (1 without)
+    # (views indexed from 0: see _tiles._load_tile)
     n_features = X.shape[1]
+    rows = X[start : start + m]
     for i in range(m):
         for t in range(n_features):
-            yt[t, i] = X[start + i, t] - origin[t]
+            yt[t, i] = rows[i, t] - origin[t]
     if sample_weight.shape[0] > 0:
+        given = sample_weight[start : start + m]
         for i in range(m):
-            wt[i] = sample_weight[start + i]
+            wt[i] = given[i]
     else:
         for i in range(m):
             wt[i] = 1.0
@@ -58,6 +61,7 @@ def _grouped_scatter(X, start, m, origin, centres, labels, weights, zt, wz, coun
     # work per row.  (A column slice of one 2-D buffer would not vectorise.)
     n_clusters, d4 = sums4.shape  # centres may have padding rows and columns
     n_features = X.shape[1]
+    rows = X[start : start + m]
     for k in range(n_clusters + 1):
         counts[k] = 0
     for j in range(m):
@@ -80,7 +84,7 @@ def _grouped_scatter(X, start, m, origin, centres, labels, weights, zt, wz, coun
         i = cursor[k] - first
         cursor[k] += 1
         for t in range(n_features):
-            zt[first * d4 + t * size + i] = (X[start + j, t] - origin[t]) - centres[k, t]
+            zt[first * d4 + t * size + i] = (rows[j, t] - origin[t]) - centres[k, t]
         wz[first + i] = w
     no_shift = np.zeros(d4)
     for k in range(n_clusters):
@@ -110,12 +114,14 @@ def _run_nearest(
     d4 = 2 if n_features <= 2 else (n_features + 3) // 4 * 4
     n_full = n_clusters if packed else 0
     for b in prange(n_blocks):
-        yt = np.zeros((d_scores, tile))  # the padded features stay zero
-        wt = np.empty(tile)
-        s0 = np.empty(tile)
-        s1 = np.empty(tile)
-        best = np.empty(tile)
-        arg = np.empty(tile)
+        # the tile arrays on 64-byte boundaries (see _empty64); the padded
+        # features of yt stay zero
+        yt = _zeros64(d_scores * tile, half_norms).reshape((d_scores, tile))
+        wt = _empty64(tile, half_norms)
+        s0 = _empty64(tile, half_norms)
+        s1 = _empty64(tile, half_norms)
+        best = _empty64(tile, half_norms)
+        arg = _empty64(tile, half_norms)
         nk = np.zeros(n_clusters)
         sums = np.zeros((n_clusters, n_features))
         scatter = np.zeros((n_clusters, 0 if packed else width))
@@ -138,6 +144,7 @@ def _run_nearest(
                 _scores_pair(yt, centres, half_norms, k, s0, s1)
                 _keep_best(s0, float(k), best, arg)
                 _keep_best(s1, float(k + 1), best, arg)
+            rows = X[start : start + m]
             for i in range(m):
                 k = int(arg[i])
                 w = wt[i]
@@ -150,7 +157,7 @@ def _run_nearest(
                 if packed:
                     continue
                 for t in range(n_features):  # the row itself: contiguous
-                    v = (X[start + i, t] - origin[t]) - centres[k, t]
+                    v = (rows[i, t] - origin[t]) - centres[k, t]
                     sums[k, t] += w * v
                     if width > 0:
                         scatter[k, t] += w * v * v
@@ -205,12 +212,13 @@ def _run_candidates(
         norms = sq[b]
         start = b * block_rows
         m = min(start + block_rows, n_samples) - start
-        s0 = np.empty(block_rows)
-        s1 = np.empty(block_rows)
+        s0 = _empty64(block_rows, half_norms)  # on 64-byte boundaries (see _empty64)
+        s1 = _empty64(block_rows, half_norms)
         wt = np.ones(block_rows)
         if weighted:
+            given = sample_weight[start : start + m]
             for i in range(m):
-                wt[i] = sample_weight[start + i]
+                wt[i] = given[i]
         for c in range(0, n_candidates, 2):
             # |y - u|^2 = |y|^2 - 2 (y.u - |u|^2 / 2), two candidates a pass
             # (the rows are about their mean; a rounding below 0 is 0)
@@ -219,16 +227,19 @@ def _run_candidates(
                 if c + j == n_candidates:
                     break
                 score = s0 if j == 0 else s1
-                run = runs[c + j]
+                # the block's stretch of each row: indexed from 0, so that
+                # no index wraps around (that made the loops gathers)
+                near = closest[runs[c + j], start : start + m]
                 total = 0.0
                 for i in range(m):
-                    q = min(max(norms[i] - 2.0 * score[i], 0.0), closest[run, start + i])
+                    q = min(max(norms[i] - 2.0 * score[i], 0.0), near[i])
                     score[i] = q
                     total += q * wt[i]
                 part_pot[b, c + j] = total
                 if keep:
+                    out = dist_out[c + j, start : start + m]
                     for i in range(m):
-                        dist_out[c + j, start + i] = score[i]
+                        out[i] = score[i]
 
 
 @njit(**_SERIAL)
@@ -296,12 +307,13 @@ def _run_lloyd(
         norms = sq[b]
         start = b * block_rows
         m = min(start + block_rows, n_samples) - start
-        s0 = np.empty(block_rows)
-        s1 = np.empty(block_rows)
-        best = np.empty(block_rows)
-        arg = np.zeros(block_rows)  # the centre's index, as a float: vector selects
+        s0 = _empty64(block_rows, half_norms)  # on 64-byte boundaries (see _empty64)
+        s1 = _empty64(block_rows, half_norms)
+        best = _empty64(block_rows, half_norms)
+        arg = _empty64(block_rows, half_norms)  # the centre's index, as a float: vector selects
         for i in range(block_rows):
             best[i] = -np.inf
+            arg[i] = 0.0
         for k in range(0, n_padded, 2):
             _scores_pair(yt, centres, half_norms, k, s0, s1)
             _keep_best(s0, float(k), best, arg)
@@ -310,18 +322,23 @@ def _run_lloyd(
         sums = np.zeros((n_clusters, n_features))
         inertia = 0.0
         changed = 0
+        # the block's rows as views indexed from 0 (see _tiles._load_tile)
+        block_dists = dists[start : start + m]
+        block_labels = labels[start : start + m]
+        rows = Y[start : start + m]
+        given = sample_weight[start : start + m] if weighted else sample_weight
         for i in range(m):
             k = int(arg[i])
             q = max(norms[i] - 2.0 * best[i], 0.0)
-            dists[start + i] = q
-            if labels[start + i] != k:
+            block_dists[i] = q
+            if block_labels[i] != k:
                 changed += 1
-                labels[start + i] = k
-            w = sample_weight[start + i] if weighted else 1.0
+                block_labels[i] = k
+            w = given[i] if weighted else 1.0
             inertia += w * q
             nk[k] += w
             for t in range(n_features):  # contiguous: vector code
-                sums[k, t] += w * Y[start + i, t]
+                sums[k, t] += w * rows[i, t]
         for k in range(n_clusters):
             part_nk[b, k] = nk[k]
             for t in range(n_features):
