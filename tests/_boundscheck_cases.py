@@ -62,13 +62,13 @@ except ValueError:
     pass
 else:
     raise AssertionError("the face let a short output through")
-try:  # the driver itself, past the face
-    _kernels.RUN["diag"](
+try:  # the blocks themselves, past the face (two blocks: called from Python)
+    _kernels._parallel.run_blocks(_kernels.RUN["diag"], 2, (
         X, _kernels._NO_WEIGHTS, _kernels._NO_RESP, *_kernels._read_only(args), BLOCK_ROWS,
         TILE_ROWS, *_kernels._no_partials("diag", 3, 3), np.empty((0, 3)), short,
         np.empty(0, dtype=np.int64), np.empty((0, 3)),
-    )  # fmt: skip
-except Exception as exc:  # a parallel kernel wraps it in a SystemError
+    ))  # fmt: skip
+except Exception as exc:
     causes = [exc, exc.__cause__, exc.__context__]
     if any(isinstance(c, IndexError) and "out of bounds" in str(c) for c in causes):
         print("canary raised IndexError")

@@ -356,8 +356,9 @@ def test_read_only_install_caches_per_user(tmp_path):
 def test_one_compiled_kernel_per_type_and_dtype(tmp_path):
     """A fit (every init_params, weights, memory maps, warm starts, partial_fit)
     and every prediction after it run one compiled signature of their
-    type's parallel driver per dtype: nothing compiles twice."""
-    from fastgmm._kernels import RUN
+    type's block function per dtype, and of the parallel loop over blocks
+    per type and dtype: nothing compiles twice."""
+    from fastgmm._kernels import RUN, _parallel
 
     from _helpers import COVARIANCE_TYPES, make_mixture
 
@@ -378,5 +379,7 @@ def test_one_compiled_kernel_per_type_and_dtype(tmp_path):
             gm.predict_proba(X)
             gm.score_samples(X)
     for covariance_type, kernel in RUN.items():
-        per_dtype = [str(signature[0].dtype) for signature in kernel.signatures]
+        per_dtype = [str(signature[1].dtype) for signature in kernel.signatures]  # after b
         assert sorted(per_dtype) == ["float32", "float64"], (covariance_type, per_dtype)
+    loops = _parallel._run_blocks.signatures
+    assert len(loops) == len(set(loops)) == 2 * len(RUN), loops

@@ -480,3 +480,29 @@ def test_avx2_exp_and_log_are_vector_code():
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.split("\n")
     assert lines[:2] == ["_exp_shifted True False []", "_add_log True False []"], proc.stdout
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # Numba's print
+def test_a_failed_block_is_an_error_not_a_silent_gap():
+    """The blocks run through a function pointer, which no exception can
+    cross: a block that fails returns 0, and run_blocks raises instead of
+    returning statistics with a block missing.  A block or two (small data)
+    is called from Python, and its exception propagates as it is."""
+    from numba import njit
+
+    from fastgmm._kernels import _parallel
+
+    @njit
+    def block(b, out, bad):
+        if b == bad:
+            np.empty(-1)  # ValueError inside the block
+        out[b] = 2.0 * b
+        return 1
+
+    out = np.zeros(8)
+    _parallel.run_blocks(block, 8, (out, -1))
+    assert_array_equal(out, 2.0 * np.arange(8))
+    with pytest.raises(RuntimeError, match="1 block"):
+        _parallel.run_blocks(block, 8, (np.zeros(8), 3))
+    with pytest.raises(ValueError, match="negative dimensions"):
+        _parallel.run_blocks(block, 2, (np.zeros(2), 1))

@@ -70,22 +70,24 @@ from .. import _config
 from .._mstep import log_det_cholesky
 from .._stats import scatter_shape
 from .._validation import check_mixture_parameters
-from . import _cache, diag, full, kmeans, tied
+from . import _cache, _parallel, diag, full, kmeans, tied
 
-# One parallel driver per covariance family: E-step with statistics, given
+# One block function per covariance family: E-step with statistics, given
 # responsibilities, and per-row scores are its three modes, so a fit and the
-# predictions after it compile one large kernel per (type, dtype).
+# predictions after it compile one large kernel per (type, dtype).  The
+# blocks of a pass run in parallel through ``_parallel.run_blocks``.
 RUN = {
-    "full": full._run_full,
-    "tied": tied._run_tied,
-    "diag": diag._run_diag,
-    "spherical": diag._run_spherical,
+    "full": full._full_block,
+    "tied": tied._tied_block,
+    "diag": diag._diag_block,
+    "spherical": diag._spherical_block,
 }
 
 _cache.guard(
     pathlib.Path(__file__).parent,
-    [*RUN.values(), kmeans._run_nearest, kmeans._run_lloyd, kmeans._run_candidates],
-)
+    [*RUN.values(), _parallel._run_blocks, kmeans._run_nearest, kmeans._run_lloyd,
+     kmeans._run_candidates],
+)  # fmt: skip
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -222,7 +224,11 @@ def _run(covariance_type, rows, weights, resp, params, block_rows, tile, partial
             f"{[a.shape[0] for a in partials]} blocks and per-row arrays of "
             f"{[a.shape[0] for a in (weights, resp, *outputs)]} rows."
         )
-    RUN[covariance_type](rows, weights, resp, *params, block_rows, tile, *partials, *outputs)
+    _parallel.run_blocks(
+        RUN[covariance_type],
+        n_blocks,
+        (rows, weights, resp, *params, block_rows, tile, *partials, *outputs),
+    )
 
 
 def accumulate(covariance_type, rows, sample_weight, args, block_rows, tile, partials):
