@@ -493,16 +493,17 @@ def test_a_failed_block_is_an_error_not_a_silent_gap():
     from fastgmm._kernels import _parallel
 
     @njit
-    def block(b, out, bad):
-        if b == bad:
-            np.empty(-1)  # ValueError inside the block
-        out[b] = 2.0 * b
+    def block(first, last, out, bad):
+        for b in range(first, last):
+            if b == bad:
+                np.empty(-1)  # ValueError inside the block
+            out[b] = 2.0 * b
         return 1
 
-    out = np.zeros(8)
-    _parallel.run_blocks(block, 8, (out, -1))
-    assert_array_equal(out, 2.0 * np.arange(8))
+    out = np.zeros(64)
+    _parallel.run_blocks(block, 64, (out, -1))
+    assert_array_equal(out, 2.0 * np.arange(64))  # every block, once
     with pytest.raises(RuntimeError, match="1 block"):
-        _parallel.run_blocks(block, 8, (np.zeros(8), 3))
+        _parallel.run_blocks(block, 64, (np.zeros(64), 3))
     with pytest.raises(ValueError, match="negative dimensions"):
         _parallel.run_blocks(block, 2, (np.zeros(2), 1))

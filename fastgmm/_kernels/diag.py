@@ -79,7 +79,7 @@ def _store(nk, sums, scatter, ll, b, part_nk, part_sums, part_scatter, part_ll):
 
 @njit(**_SERIAL)
 def _diag_block(
-    b, X, sample_weight, resp, means, prec_chol, log_norm, block_rows, tile,
+    first, last, X, sample_weight, resp, means, prec_chol, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,
 ):  # fmt: skip
     # the three modes of full's driver
@@ -88,33 +88,36 @@ def _diag_block(
     scoring = part_nk.shape[0] == 0
     given = resp.shape[0] > 0
     n_stats = 0 if scoring else n_components
-    # the tile arrays on 64-byte boundaries (see _empty64)
-    xt = _empty64(n_features * tile, X).reshape((n_features, tile))
-    wt = _empty64(tile, log_norm)
-    sq = _empty64(tile, X)
-    rt = _empty64(tile, X)
-    lse = _empty64(tile, log_norm)
-    total = _empty64(tile, log_norm)
-    logp = _empty64(n_components * tile, log_norm).reshape((n_components, tile))
-    nk = np.zeros(n_stats)
-    sums = np.zeros((n_stats, n_features))
-    scatter = np.zeros((n_stats, part_scatter.shape[2]))
-    ll = 0.0
-    stop = min((b + 1) * block_rows, n_samples)
-    for start in range(b * block_rows, stop, tile):
-        end = min(start + tile, stop)
-        _load_tile(X, sample_weight, start, end, xt, wt)
-        if given:
-            _given_tile(resp, start, wt, logp, total)
-        else:
-            _tile_log_prob_diag(xt, means, prec_chol, log_norm, sq, logp)
-            if scoring:
-                _write_tile(start, end, logp, lse, total, out_logp, out_lse, out_labels, out_resp)
-                continue
-            ll += _tile_responsibilities(logp, wt, lse, total)
-        _tile_stats_diag(xt, logp, total, means, nk, sums, scatter, rt)
-    if not scoring:
-        _store(nk, sums, scatter, ll, b, part_nk, part_sums, part_scatter, part_ll)
+    for b in range(first, last):
+        # the tile arrays on 64-byte boundaries (see _empty64)
+        xt = _empty64(n_features * tile, X).reshape((n_features, tile))
+        wt = _empty64(tile, log_norm)
+        sq = _empty64(tile, X)
+        rt = _empty64(tile, X)
+        lse = _empty64(tile, log_norm)
+        total = _empty64(tile, log_norm)
+        logp = _empty64(n_components * tile, log_norm).reshape((n_components, tile))
+        nk = np.zeros(n_stats)
+        sums = np.zeros((n_stats, n_features))
+        scatter = np.zeros((n_stats, part_scatter.shape[2]))
+        ll = 0.0
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            end = min(start + tile, stop)
+            _load_tile(X, sample_weight, start, end, xt, wt)
+            if given:
+                _given_tile(resp, start, wt, logp, total)
+            else:
+                _tile_log_prob_diag(xt, means, prec_chol, log_norm, sq, logp)
+                if scoring:
+                    _write_tile(
+                        start, end, logp, lse, total, out_logp, out_lse, out_labels, out_resp
+                    )
+                    continue
+                ll += _tile_responsibilities(logp, wt, lse, total)
+            _tile_stats_diag(xt, logp, total, means, nk, sums, scatter, rt)
+        if not scoring:
+            _store(nk, sums, scatter, ll, b, part_nk, part_sums, part_scatter, part_ll)
     return 1  # done (see _parallel)
 
 
@@ -173,7 +176,7 @@ def _tile_stats_spherical(xt, r, scale, shifts, nk, sums, scatter, rt):
 
 @njit(**_SERIAL)
 def _spherical_block(
-    b, X, sample_weight, resp, means, prec_chol, log_norm, block_rows, tile,
+    first, last, X, sample_weight, resp, means, prec_chol, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,
 ):  # fmt: skip
     # the three modes of full's driver
@@ -182,31 +185,34 @@ def _spherical_block(
     scoring = part_nk.shape[0] == 0
     given = resp.shape[0] > 0
     n_stats = 0 if scoring else n_components
-    # the tile arrays on 64-byte boundaries (see _empty64)
-    xt = _empty64(n_features * tile, X).reshape((n_features, tile))
-    wt = _empty64(tile, log_norm)
-    sq = _empty64(tile, X)
-    rt = _empty64(tile, X)
-    lse = _empty64(tile, log_norm)
-    total = _empty64(tile, log_norm)
-    logp = _empty64(n_components * tile, log_norm).reshape((n_components, tile))
-    nk = np.zeros(n_stats)
-    sums = np.zeros((n_stats, n_features))
-    scatter = np.zeros((n_stats, part_scatter.shape[2]))
-    ll = 0.0
-    stop = min((b + 1) * block_rows, n_samples)
-    for start in range(b * block_rows, stop, tile):
-        end = min(start + tile, stop)
-        _load_tile(X, sample_weight, start, end, xt, wt)
-        if given:
-            _given_tile(resp, start, wt, logp, total)
-        else:
-            _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp)
-            if scoring:
-                _write_tile(start, end, logp, lse, total, out_logp, out_lse, out_labels, out_resp)
-                continue
-            ll += _tile_responsibilities(logp, wt, lse, total)
-        _tile_stats_spherical(xt, logp, total, means, nk, sums, scatter, rt)
-    if not scoring:
-        _store(nk, sums, scatter, ll, b, part_nk, part_sums, part_scatter, part_ll)
+    for b in range(first, last):
+        # the tile arrays on 64-byte boundaries (see _empty64)
+        xt = _empty64(n_features * tile, X).reshape((n_features, tile))
+        wt = _empty64(tile, log_norm)
+        sq = _empty64(tile, X)
+        rt = _empty64(tile, X)
+        lse = _empty64(tile, log_norm)
+        total = _empty64(tile, log_norm)
+        logp = _empty64(n_components * tile, log_norm).reshape((n_components, tile))
+        nk = np.zeros(n_stats)
+        sums = np.zeros((n_stats, n_features))
+        scatter = np.zeros((n_stats, part_scatter.shape[2]))
+        ll = 0.0
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            end = min(start + tile, stop)
+            _load_tile(X, sample_weight, start, end, xt, wt)
+            if given:
+                _given_tile(resp, start, wt, logp, total)
+            else:
+                _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp)
+                if scoring:
+                    _write_tile(
+                        start, end, logp, lse, total, out_logp, out_lse, out_labels, out_resp
+                    )
+                    continue
+                ll += _tile_responsibilities(logp, wt, lse, total)
+            _tile_stats_spherical(xt, logp, total, means, nk, sums, scatter, rt)
+        if not scoring:
+            _store(nk, sums, scatter, ll, b, part_nk, part_sums, part_scatter, part_ll)
     return 1  # done (see _parallel)

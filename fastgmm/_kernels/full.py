@@ -69,7 +69,7 @@ def _tile_stats_full(xt, r, scale, shifts, nk4, sums4, full, rt):
 
 @njit(**_SERIAL)
 def _full_block(
-    b, X, sample_weight, resp, means, lower, log_norm, block_rows, tile,
+    first, last, X, sample_weight, resp, means, lower, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,
 ):  # fmt: skip
     # One driver, three modes (see the package's docstring): statistics from
@@ -80,33 +80,36 @@ def _full_block(
     scoring = part_nk.shape[0] == 0
     given = resp.shape[0] > 0
     n_stats = 0 if scoring else n_components
-    # the tile arrays on 64-byte boundaries (see _empty64)
-    xt = _zeros64(d4 * tile, X).reshape((d4, tile))
-    wt = _empty64(tile, log_norm)
-    ybuf = _empty64(4 * tile, X).reshape((4, tile))
-    sq = _empty64(tile, X)
-    rt = _empty64(tile, X)
-    lse = _empty64(tile, log_norm)
-    total = _empty64(tile, log_norm)
-    logp = _empty64(n_components * tile, log_norm).reshape((n_components, tile))
-    nk4 = np.zeros(n_stats)
-    sums4 = np.zeros((n_stats, d4))
-    full = np.zeros((n_stats, d4, d4))
-    ll = 0.0
-    stop = min((b + 1) * block_rows, n_samples)
-    for start in range(b * block_rows, stop, tile):
-        end = min(start + tile, stop)
-        _load_tile(X, sample_weight, start, end, xt, wt)
-        if given:
-            _given_tile(resp, start, wt, logp, total)
-        else:
-            _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp)
-            if scoring:
-                _write_tile(start, end, logp, lse, total, out_logp, out_lse, out_labels, out_resp)
-                continue
-            ll += _tile_responsibilities(logp, wt, lse, total)
-        _tile_stats_full(xt, logp, total, means, nk4, sums4, full, rt)
-    if not scoring:
-        _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])
-        part_ll[b] = ll
+    for b in range(first, last):
+        # the tile arrays on 64-byte boundaries (see _empty64)
+        xt = _zeros64(d4 * tile, X).reshape((d4, tile))
+        wt = _empty64(tile, log_norm)
+        ybuf = _empty64(4 * tile, X).reshape((4, tile))
+        sq = _empty64(tile, X)
+        rt = _empty64(tile, X)
+        lse = _empty64(tile, log_norm)
+        total = _empty64(tile, log_norm)
+        logp = _empty64(n_components * tile, log_norm).reshape((n_components, tile))
+        nk4 = np.zeros(n_stats)
+        sums4 = np.zeros((n_stats, d4))
+        full = np.zeros((n_stats, d4, d4))
+        ll = 0.0
+        stop = min((b + 1) * block_rows, n_samples)
+        for start in range(b * block_rows, stop, tile):
+            end = min(start + tile, stop)
+            _load_tile(X, sample_weight, start, end, xt, wt)
+            if given:
+                _given_tile(resp, start, wt, logp, total)
+            else:
+                _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp)
+                if scoring:
+                    _write_tile(
+                        start, end, logp, lse, total, out_logp, out_lse, out_labels, out_resp
+                    )
+                    continue
+                ll += _tile_responsibilities(logp, wt, lse, total)
+            _tile_stats_full(xt, logp, total, means, nk4, sums4, full, rt)
+        if not scoring:
+            _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])
+            part_ll[b] = ll
     return 1  # done (see _parallel)
