@@ -486,7 +486,7 @@ tic = time.perf_counter()
 import numpy as np
 import fastgmm
 imported = time.perf_counter() - tic
-X = np.random.default_rng(0).normal(size=(2000, 4)).astype(sys.argv[2])
+X = np.random.default_rng(0).normal(size=(5000, 4)).astype(sys.argv[2])
 times = []
 for _ in range(2):
     tic = time.perf_counter()
@@ -517,7 +517,8 @@ def compile_times(covariance_types=("full", "diag"), dtypes=("float64", "float32
     import tempfile
 
     print(
-        "\ncompilation, a fresh process per line (2000 x 4 rows, 3 components): first fit and "
+        "\ncompilation, a fresh process per line (5000 x 4 rows, 3 components: five blocks, "
+        "so the parallel loop compiles too): first fit and "
         "first predict with an empty disk cache, then in a later process (cache warm); "
         "'over warm' is that process's first fit minus its second"
     )

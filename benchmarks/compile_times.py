@@ -1,7 +1,8 @@
 """Where the compile time goes: seconds per jitted function (exclusive of the
 functions it compiles in, from Numba's compile events), for the first fit and
-the first predict of one covariance type and dtype, in this process with the
-disk cache off.  Run one per fresh process:
+the first predict of one covariance type and dtype (5000 rows: more than two
+blocks, so the parallel loop compiles too), in this process with the disk
+cache off.  Run one per fresh process:
 
     python -m benchmarks.compile_times full float64
 """
@@ -20,7 +21,7 @@ import fastgmm  # noqa: E402
 
 
 def main(covariance_type="full", dtype="float64"):
-    X = np.random.default_rng(0).normal(size=(2000, 4)).astype(dtype)
+    X = np.random.default_rng(0).normal(size=(5000, 4)).astype(dtype)
     with event.install_recorder("numba:compile") as recorder:
         tic = time.perf_counter()
         model = fastgmm.GaussianMixture(3, covariance_type=covariance_type, random_state=0)

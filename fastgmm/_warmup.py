@@ -41,18 +41,26 @@ def _tiny_parameters(covariance_type, n_components, n_features):
     return GaussianParameters(np.full(n_components, 1.0 / n_components), means, None, chol)
 
 
-def compile_kernels(covariance_type, dtype):
+def compile_kernels(covariance_type, dtype, parallel=True):
     """Run the kernel of (covariance type, dtype) once, on a few rows: it
     compiles, or loads from the disk cache, if it has not yet run in this
     process.  Its three modes (E-step, given responsibilities, scores) are
-    one compiled signature, so one call serves a fit and every prediction."""
+    one compiled signature, so one call serves a fit and every prediction.
+
+    With ``parallel``, on enough rows (three blocks) to run the parallel
+    loop over blocks too; data of at most two blocks never runs it."""
+    from ._config import BLOCK_ROWS
+    from ._kernels._parallel import _DIRECT_BLOCKS
     from ._sources import ArraySource
 
     dtype = np.dtype(dtype)
-    X = np.linspace(-1.0, 1.0, 48).reshape(16, 3).astype(dtype)
+    n_rows = (_DIRECT_BLOCKS + 1) * BLOCK_ROWS if parallel else 16
+    X = np.linspace(-1.0, 1.0, 3 * n_rows).reshape(n_rows, 3).astype(dtype)
     ArraySource(X).accumulate(_tiny_parameters(covariance_type, 2, 3), covariance_type)
     with _ready_lock:
-        _ready.add((covariance_type, dtype.name))
+        _ready.add((covariance_type, dtype.name, False))
+        if parallel:
+            _ready.add((covariance_type, dtype.name, True))
 
 
 def compile_kmeans_kernels(dtype=np.float64):
@@ -70,20 +78,26 @@ def compile_kmeans_kernels(dtype=np.float64):
     centres, origin = _kmeans.kmeans(X, None, 2, np.random.RandomState(0), n_init=1)
     ArraySource(X).nearest_statistics(centres, origin, "full")
     with _ready_lock:
-        _ready.add(("kmeans", "float64"))
+        _ready.add(("kmeans", "float64", True))
 
 
-def ensure_kernels(covariance_type, dtype, reporter=None):
+def ensure_kernels(covariance_type, dtype, reporter=None, n_rows=None):
     """Make sure the kernel of (covariance type, dtype) has run in this
     process; seconds spent (0.0 when it had).  ``covariance_type='kmeans'``
     stands for the k-means kernels (:func:`compile_kmeans_kernels`).
+    ``n_rows``: the rows it will run on (None: any number); the parallel
+    loop over blocks only when they are more than two blocks.
 
     When it takes longer than a moment (a compilation, not a cache load),
     ``reporter.compile_begin("full/float64")`` is called while it runs and
     ``reporter.compile_end(seconds)`` when it is done.
     """
+    from ._config import BLOCK_ROWS
+    from ._kernels._parallel import _DIRECT_BLOCKS
+
     dtype = np.dtype(dtype)
-    if (covariance_type, dtype.name) in _ready:
+    parallel = n_rows is None or n_rows > _DIRECT_BLOCKS * BLOCK_ROWS
+    if (covariance_type, dtype.name, parallel) in _ready:
         return 0.0
     state = {"announced": False, "done": False}
     lock = threading.Lock()
@@ -104,7 +118,7 @@ def ensure_kernels(covariance_type, dtype, reporter=None):
         if covariance_type == "kmeans":
             compile_kmeans_kernels()
         else:
-            compile_kernels(covariance_type, dtype)
+            compile_kernels(covariance_type, dtype, parallel)
     finally:
         elapsed = time.perf_counter() - tic
         if timer is not None:

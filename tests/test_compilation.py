@@ -154,10 +154,12 @@ def test_a_slow_first_use_is_announced_once(monkeypatch):
 
     compiled = []
 
-    def slow(covariance_type, dtype):
+    def slow(covariance_type, dtype, parallel=True):
         time.sleep(_warmup._ANNOUNCE_AFTER + 0.5)
         compiled.append((covariance_type, np.dtype(dtype).name))
-        _warmup._ready.add((covariance_type, np.dtype(dtype).name))
+        _warmup._ready.update(
+            {(covariance_type, np.dtype(dtype).name, p) for p in (parallel, False)}
+        )
 
     monkeypatch.setattr(_warmup, "_ready", set())
     monkeypatch.setattr(_warmup, "compile_kernels", slow)
@@ -206,6 +208,33 @@ def test_verbose_fit_reports_compilation_apart(monkeypatch, capsys):
     assert "compiling" not in capsys.readouterr().out
 
 
+def test_the_parallel_loop_compiles_when_the_rows_need_it(monkeypatch):
+    """Data of at most two blocks runs its block function from Python: its
+    first fit compiles no parallel loop.  A larger fit of the same type and
+    dtype then compiles the loop (announced with the kernels, not in the
+    middle of a pass), and once."""
+    from fastgmm import _warmup
+    from fastgmm._config import BLOCK_ROWS
+
+    calls = []
+    real = _warmup.compile_kernels
+
+    def spy(covariance_type, dtype, parallel=True):
+        calls.append((covariance_type, np.dtype(dtype).name, parallel))
+        real(covariance_type, dtype, parallel)
+
+    monkeypatch.setattr(_warmup, "_ready", set())
+    monkeypatch.setattr(_warmup, "compile_kernels", spy)
+    X = np.random.default_rng(0).normal(size=(3 * BLOCK_ROWS, 2))
+    small = fastgmm.GaussianMixture(2, covariance_type="diag", random_state=0)
+    small.fit(X[: 2 * BLOCK_ROWS]).predict(X[:100])
+    assert calls == [("diag", "float64", False)]
+    large = fastgmm.GaussianMixture(2, covariance_type="diag", random_state=0).fit(X)
+    large.predict(X)
+    fastgmm.GaussianMixture(2, covariance_type="diag", random_state=1).fit(X)
+    assert calls == [("diag", "float64", False), ("diag", "float64", True)]
+
+
 def test_a_large_kmeans_start_announces_its_kernels(monkeypatch, capsys):
     """Beyond 2^17 rows the kmeans start runs fastgmm's k-means kernels:
     their first use is compiled, timed and announced with the others; a
@@ -222,7 +251,7 @@ def test_a_large_kmeans_start_announces_its_kernels(monkeypatch, capsys):
         real(dtype)
 
     monkeypatch.setattr(_warmup, "compile_kmeans_kernels", slow)
-    monkeypatch.setattr(_warmup, "_ready", {("full", "float64")})
+    monkeypatch.setattr(_warmup, "_ready", {("full", "float64", True), ("full", "float64", False)})
     X = np.random.default_rng(0).normal(size=(INIT_SAMPLE_ROWS + 1, 2))
     gm = fastgmm.GaussianMixture(2, max_iter=0).fit(X[:1000])
     start = dict(
