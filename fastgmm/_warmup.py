@@ -74,7 +74,11 @@ def compile_kmeans_kernels(dtype=np.float64):
 
     if np.dtype(dtype) != np.float64:
         raise ValueError(f"the k-means kernels are float64 only, got {np.dtype(dtype)}.")
-    X = np.linspace(-1.0, 1.0, 48).reshape(16, 3)
+    from ._config import BLOCK_ROWS
+    from ._kernels._parallel import _DIRECT_BLOCKS
+
+    n_rows = (_DIRECT_BLOCKS + 1) * BLOCK_ROWS  # enough blocks for the parallel loop
+    X = np.linspace(-1.0, 1.0, 3 * n_rows).reshape(n_rows, 3)
     centres, origin = _kmeans.kmeans(X, None, 2, np.random.RandomState(0), n_init=1)
     ArraySource(X).nearest_statistics(centres, origin, "full")
     with _ready_lock:

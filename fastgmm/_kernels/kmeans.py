@@ -1,21 +1,22 @@
 """k-means: nearest centres with their statistics, Lloyd steps, and
 k-means++ candidates.
 
-Three parallel drivers over blocks of rows, in the grid of the EM kernels
-(block ``b`` writes its partial sums into slot ``b``; the caller adds them
-in block order), so their results do not depend on the thread count:
+Three block functions, run in parallel over blocks of rows by
+``_parallel.run_blocks``, in the grid of the EM kernels (block ``b`` writes
+its partial sums into slot ``b``; the caller adds them in block order), so
+their results do not depend on the thread count:
 
-* ``_run_nearest``: each row's nearest centre (squared Euclidean distance,
+* ``_nearest_block``: each row's nearest centre (squared Euclidean distance,
   ties to the lowest index), and per centre the hard-assignment statistics
   about it, ``sum w``, ``sum w (x - c)`` and, by the width of
   ``part_scatter``, nothing, the diagonal or the packed upper triangle of
   ``sum w (x - c)(x - c)^T``.  On all rows (float32 data widened a wave
   at a time) it gives the initial statistics of the ``kmeans`` start (one
   row's work is one centre's, not every component's).
-* ``_run_lloyd``: the Lloyd step on the sample, held in float64 about its
+* ``_lloyd_block``: the Lloyd step on the sample, held in float64 about its
   origin, transposed block by block (made once): each row's nearest centre,
   and per centre ``sum w`` and ``sum w y``.
-* ``_run_candidates``: for k-means++ seeding, on the same layout, each row's
+* ``_candidates_block``: for k-means++ seeding, on the same layout, each row's
   squared distance to each candidate centre, at most its distance so far,
   and their weighted sums (the candidates' potentials), for several seeding
   runs at once.
@@ -27,10 +28,10 @@ input's dtype, and the drivers compile once.  Centres come in shifted by
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._blocks import _add_scatter, _pack
-from ._vector import _PARALLEL, _SERIAL, _empty64, _zeros64
+from ._vector import _SERIAL, _empty64, _zeros64
 
 
 @njit(**_SERIAL)
@@ -94,9 +95,9 @@ def _grouped_scatter(X, start, m, origin, centres, labels, weights, zt, wz, coun
             _add_scatter(group, wz[first:last], no_shift, sums4[k], full[k])
 
 
-@njit(**_PARALLEL)
-def _run_nearest(
-    X, sample_weight, origin, centres, half_norms, block_rows, tile,
+@njit(**_SERIAL)
+def _nearest_block(
+    first, last, X, sample_weight, origin, centres, half_norms, block_rows, tile,
     part_nk, part_sums, part_scatter,
 ):  # fmt: skip
     # IN   X (n, d) float64; sample_weight (n,) or (0,); origin (d,); centres (K2, d4)
@@ -108,12 +109,11 @@ def _run_nearest(
     n_samples, n_features = X.shape
     n_clusters = part_nk.shape[1]
     n_padded, d_scores = centres.shape
-    n_blocks = (n_samples + block_rows - 1) // block_rows
     width = part_scatter.shape[2]
     packed = width > n_features
     d4 = 2 if n_features <= 2 else (n_features + 3) // 4 * 4
     n_full = n_clusters if packed else 0
-    for b in prange(n_blocks):
+    for b in range(first, last):
         # the tile arrays on 64-byte boundaries (see _empty64); the padded
         # features of yt stay zero
         yt = _zeros64(d_scores * tile, half_norms).reshape((d_scores, tile))
@@ -184,11 +184,12 @@ def _run_nearest(
                     part_sums[b, k, t] = sums[k, t]
                 for t in range(width):
                     part_scatter[b, k, t] = scatter[k, t]
+    return 1  # done (see _parallel)
 
 
-@njit(**_PARALLEL)
-def _run_candidates(
-    Yb, sq, sample_weight, candidates, half_norms, runs, closest, dist_out, part_pot
+@njit(**_SERIAL)
+def _candidates_block(
+    first, last, Yb, sq, sample_weight, candidates, half_norms, runs, closest, dist_out, part_pot
 ):  # fmt: skip
     # IN   Yb (W, d4, B) the rows about their origin, block b's B rows
     #      transposed in Yb[b], zero-padded to d4 (a multiple of 4) features
@@ -207,7 +208,7 @@ def _run_candidates(
     n_candidates = runs.shape[0]
     keep = dist_out.shape[0] > 0
     weighted = sample_weight.shape[0] > 0
-    for b in prange(n_blocks):
+    for b in range(first, last):
         yt = Yb[b]
         norms = sq[b]
         start = b * block_rows
@@ -240,6 +241,7 @@ def _run_candidates(
                     out = dist_out[c + j, start : start + m]
                     for i in range(m):
                         out[i] = score[i]
+    return 1  # done (see _parallel)
 
 
 @njit(**_SERIAL)
@@ -280,12 +282,12 @@ def _keep_best(score, kf, best, arg):
         best[i] = score[i] if better else best[i]
 
 
-@njit(**_PARALLEL)
-def _run_lloyd(
-    Yb, Y, sq, sample_weight, centres, half_norms, labels, dists,
+@njit(**_SERIAL)
+def _lloyd_block(
+    first, last, Yb, Y, sq, sample_weight, centres, half_norms, labels, dists,
     part_nk, part_sums, part_inertia, part_changed,
 ):  # fmt: skip
-    # A Lloyd step on rows given as for _run_candidates (Yb (W, d4, B) about
+    # A Lloyd step on rows given as for _candidates_block (Yb (W, d4, B) about
     # the origin, block by block transposed; sq (W, B) their squared norms),
     # and the same rows untransposed, Y (W B, d):
     # IN   centres (K2, d4) about the origin, K2 = K rounded up to even, the
@@ -302,7 +304,7 @@ def _run_lloyd(
     n_clusters = part_nk.shape[1]
     n_padded = centres.shape[0]
     weighted = sample_weight.shape[0] > 0
-    for b in prange(n_blocks):
+    for b in range(first, last):
         yt = Yb[b]
         norms = sq[b]
         start = b * block_rows
@@ -345,3 +347,4 @@ def _run_lloyd(
                 part_sums[b, k, t] = sums[k, t]
         part_inertia[b] = inertia
         part_changed[b] = changed
+    return 1  # done (see _parallel)
