@@ -1,7 +1,8 @@
 """The kernels' face: the only way into the Numba code.
 
-Arrays and scalars in, arrays out.  One parallel driver per covariance
-family (``RUN``), over blocks of rows, with three modes:
+Arrays and scalars in, arrays out.  One block function per covariance
+family (``RUN``), run over blocks of rows in parallel by
+``_parallel.run_blocks``, with three modes:
 
 * ``accumulate``: one fused pass of the E-step and the sufficient statistics.
   Block ``b`` of ``block_rows`` rows writes its partial statistics into
@@ -26,9 +27,11 @@ below it:
                  4 x 2 halves where the target has 16 vector registers)
     full.py      full covariances         } log-probabilities and statistics
     tied.py      one tied covariance      } of a tile, and the parallel
-    diag.py      diag and spherical       } driver of each family
+    diag.py      diag and spherical       } block function of each family
     kmeans.py    k-means beyond 2^17 rows: nearest centres with their
                  statistics, Lloyd steps, k-means++ candidates (float64)
+    _parallel.py the one parallel loop over blocks, calling a family's
+                 block function through a pointer (see there)
     _cache.py    the disk-cache guard (see there)
 
 Notation (scikit-learn's): ``prec_chol`` is the Cholesky factor ``U`` of the
@@ -212,7 +215,7 @@ def _no_partials(covariance_type, n_components, n_features):
 
 
 def _run(covariance_type, rows, weights, resp, params, block_rows, tile, partials, outputs):
-    """The type's driver over ``rows``, after checking that it will index
+    """The type's block function over ``rows``, after checking that it will index
     the per-block and per-row arrays within their ends."""
     n_rows = rows.shape[0]
     n_blocks = -(-n_rows // block_rows)

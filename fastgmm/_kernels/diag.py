@@ -82,7 +82,7 @@ def _diag_block(
     first, last, X, sample_weight, resp, means, prec_chol, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,
 ):  # fmt: skip
-    # the three modes of full's driver
+    # the three modes of full's block function
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     scoring = part_nk.shape[0] == 0
@@ -179,7 +179,7 @@ def _spherical_block(
     first, last, X, sample_weight, resp, means, prec_chol, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,
 ):  # fmt: skip
-    # the three modes of full's driver
+    # the three modes of full's block function
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     scoring = part_nk.shape[0] == 0

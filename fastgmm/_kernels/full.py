@@ -1,5 +1,5 @@
 """Full covariances: log-probabilities and statistics of a tile, and the
-parallel driver that fits (accumulates) and scores."""
+block function that fits (accumulates) and scores."""
 
 import numpy as np
 from numba import njit
@@ -72,7 +72,7 @@ def _full_block(
     first, last, X, sample_weight, resp, means, lower, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,
 ):  # fmt: skip
-    # One driver, three modes (see the package's docstring): statistics from
+    # Blocks first:last, three modes (see the package's docstring): statistics from
     # the E-step; from given responsibilities (resp has rows); per-row
     # outputs only (part_nk has no rows).
     n_samples = X.shape[0]

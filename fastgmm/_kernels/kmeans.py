@@ -23,7 +23,7 @@ their results do not depend on the thread count:
 
 Everything is float64, computed about ``origin`` (the sample's mean):
 distances of data far from the origin keep their digits, whatever the
-input's dtype, and the drivers compile once.  Centres come in shifted by
+input's dtype, and the block functions compile once.  Centres come in shifted by
 ``origin``.
 """
 

@@ -51,7 +51,7 @@ def _tied_block(
     first, last, X, sample_weight, resp, center, lower, lower_means, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,
 ):  # fmt: skip
-    # the three modes of full's driver; the shift of every component is c
+    # the three modes of full's block function; the shift of every component is c
     n_samples = X.shape[0]
     n_components, d4 = lower_means.shape
     scoring = part_nk.shape[0] == 0
