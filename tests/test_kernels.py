@@ -401,13 +401,9 @@ def test_register_blocks_follow_the_compile_target(monkeypatch):
     assert sixteen_vector_registers()
 
 
-def test_row_loops_index_without_wrap_around():
-    """A loop over a block's rows that indexes ``a[start + i]`` wraps a
-    negative index around, as far as LLVM knows: AVX-512 code then gathers
-    and scatters every vector of rows one lane at a time (k-means++'s
-    candidate pass ran 2.3x slower so).  The kernels index views of the
-    block's rows from 0 instead.  Compiled for an AVX-512 CPU, never run, so
-    any x86-64 machine can check it."""
+def _asm_lines(cpu, code):
+    """Stdout lines of ``code`` run in a fresh process that compiles for
+    ``cpu`` (its own features, cache off); x86-64 only."""
     import os
     import platform
     import subprocess
@@ -415,6 +411,20 @@ def test_row_loops_index_without_wrap_around():
 
     if platform.machine().lower() not in ("x86_64", "amd64"):
         pytest.skip("x86-64 code generation")
+    env = dict(os.environ, NUMBA_CPU_NAME=cpu, NUMBA_CPU_FEATURES="", FASTGMM_NUMBA_CACHE="0")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.split("\n")
+
+
+def test_row_loops_index_without_wrap_around():
+    """A loop over a block's rows that indexes ``a[start + i]`` wraps a
+    negative index around, as far as LLVM knows: AVX-512 code then gathers
+    and scatters every vector of rows one lane at a time (k-means++'s
+    candidate pass ran 2.3x slower so).  The kernels index views of the
+    block's rows from 0 instead.  Compiled for an AVX-512 CPU, never run, so
+    any x86-64 machine can check it."""
     code = (
         "import re\n"
         "from numba import types\n"
@@ -438,16 +448,12 @@ def test_row_loops_index_without_wrap_around():
         "    lanes = re.findall(r'\\bvp?(?:gather|scatter)', asm)\n"
         "    print(f.__name__, 'ymm' in asm or 'zmm' in asm, len(lanes))\n"
     )
-    env = dict(os.environ, NUMBA_CPU_NAME="skylake-avx512", NUMBA_CPU_FEATURES="",
-               FASTGMM_NUMBA_CACHE="0")  # fmt: skip
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.split("\n")[:3] == [
+    lines = _asm_lines("skylake-avx512", code)
+    assert lines[:3] == [
         "_write_tile True 0",
         "_load_shifted True 0",
         "_candidates_block True 0",
-    ], proc.stdout
+    ], lines
 
 
 def test_avx2_exp_and_log_are_vector_code():
@@ -455,13 +461,6 @@ def test_avx2_exp_and_log_are_vector_code():
     with no float <-> int conversion: AVX2 has no vector float64 <-> int64
     conversion, and one in the loop made LLVM scalarise the whole exp.
     Compiled, never run, so any x86-64 machine can check it."""
-    import os
-    import platform
-    import subprocess
-    import sys
-
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        pytest.skip("x86-64 code generation")
     code = (
         "import re\n"
         "from numba import types\n"
@@ -473,13 +472,8 @@ def test_avx2_exp_and_log_are_vector_code():
         "    print(f.__name__, 'ymm' in asm, 'zmm' in asm,\n"
         "          sorted(set(re.findall(r'\\bv?cvtt?(?:sd2si|si2sd|pd2qq|qq2pd)\\w*', asm))))\n"
     )
-    env = dict(os.environ, NUMBA_CPU_NAME="haswell", NUMBA_CPU_FEATURES="",
-               FASTGMM_NUMBA_CACHE="0")  # fmt: skip
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = proc.stdout.split("\n")
-    assert lines[:2] == ["_exp_shifted True False []", "_add_log True False []"], proc.stdout
+    lines = _asm_lines("haswell", code)
+    assert lines[:2] == ["_exp_shifted True False []", "_add_log True False []"], lines
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # Numba's print
