@@ -1,8 +1,8 @@
 """The one parallel loop: every family's blocks, through a function pointer.
 
 Each family compiles its work on a run of blocks of rows as a serial
-function (``full._full_block``, ...).  ``_run_blocks`` runs the blocks of a pass in a
-``prange`` and calls that function through a pointer (a first-class function
+function (``full._full_block``, ...).  ``_run_blocks`` runs the blocks of a
+pass in a ``prange`` and calls that function through a pointer (a first-class function
 argument), so its machine code is compiled once.  Called directly, Numba
 links a callee into its caller: a ``prange`` body passes through three
 libraries (the parallel loop's body, its gufunc wrapper, the driver) and
@@ -78,6 +78,8 @@ def _typeof_pointer(value, context):
 
 
 _pointers = {}
+# at most this many blocks run from Python, with no parallel launch: the
+# small-data path's 2,048 rows (_config.SERIAL_ROWS) are two blocks
 _DIRECT_BLOCKS = 2
 
 
