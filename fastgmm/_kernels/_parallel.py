@@ -2,8 +2,8 @@
 
 Each family compiles its work on a run of blocks of rows as a serial
 function (``full._full_block``, ...).  ``_run_blocks`` runs the blocks of a
-pass in a ``prange`` and calls that function through a pointer (a first-class function
-argument), so its machine code is compiled once.  Called directly, Numba
+pass in a ``prange`` and calls that function through a pointer (a
+first-class function argument), so its machine code is compiled once.  Called directly, Numba
 links a callee into its caller: a ``prange`` body passes through three
 libraries (the parallel loop's body, its gufunc wrapper, the driver) and
 LLVM optimised and emitted the whole block four times, most of a first
