@@ -132,9 +132,9 @@ def _nearest_block(
         counts = np.empty(n_clusters + 1, dtype=np.int64)
         sums4 = np.zeros((n_full, d4))
         full = np.zeros((n_full, d4, d4))
-        first = b * block_rows
-        stop = min(first + block_rows, n_samples)
-        for start in range(first, stop, tile):
+        row0 = b * block_rows  # the block's first row
+        stop = min(row0 + block_rows, n_samples)
+        for start in range(row0, stop, tile):
             m = min(start + tile, stop) - start
             _load_shifted(X, sample_weight, origin, start, m, yt, wt)
             for i in range(tile):
@@ -149,8 +149,8 @@ def _nearest_block(
                 k = int(arg[i])
                 w = wt[i]
                 if packed:  # the grouped scatter forms the offsets
-                    block_labels[start - first + i] = k
-                    block_weights[start - first + i] = w
+                    block_labels[start - row0 + i] = k
+                    block_weights[start - row0 + i] = w
                 if w == 0.0:
                     continue
                 nk[k] += w
@@ -164,8 +164,8 @@ def _nearest_block(
         if packed:
             _grouped_scatter(
                 X,
-                first,
-                stop - first,
+                row0,
+                stop - row0,
                 origin,
                 centres,
                 block_labels,
