@@ -79,3 +79,16 @@ def assert_fits_bitwise_equal(a, b):
     for name in FITTED_PARAMETERS:
         assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.lower_bounds_ == b.lower_bounds_
+
+
+def jitted_call(helper):
+    """``helper`` (a kernel helper: compiled only into the block functions,
+    with no Python wrapper, so that calling it from Python would crash),
+    callable from Python through a jitted function of the test's."""
+    from numba import njit
+
+    @njit
+    def call(*args):
+        return helper(*args)
+
+    return call

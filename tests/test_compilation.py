@@ -46,31 +46,52 @@ def test_import_compiles_nothing():
 
 
 def test_cache_switch():
-    code = _KERNELS + "print(json.dumps(sorted({type(f._cache).__name__ for f in jitted})))"
-    assert run(code, FASTGMM_NUMBA_CACHE="1") == ["FunctionCache"]
-    assert run(code, FASTGMM_NUMBA_CACHE="0") == ["NullCache"]
+    """The block functions and the parallel loop (the entry points) are
+    cached unless the switch is off; the helpers compiled into them never
+    are (their machine code is in the entry points')."""
+    code = _KERNELS + (
+        "entry = [f for f in jitted if f.targetoptions.get('no_cpython_wrapper') is not True]\n"
+        "helpers = [f for f in jitted if f not in entry]\n"
+        "print(json.dumps([sorted(f.__name__ for f in entry),\n"
+        "                  sorted({type(f._cache).__name__ for f in entry}),\n"
+        "                  sorted({type(f._cache).__name__ for f in helpers})]))"
+    )
+    names = sorted(["_full_block", "_tied_block", "_diag_block", "_spherical_block", "_run_blocks",
+                    "_nearest_block", "_candidates_block", "_lloyd_block"])  # fmt: skip
+    assert run(code, FASTGMM_NUMBA_CACHE="1") == [names, ["FunctionCache"], ["NullCache"]]
+    assert run(code, FASTGMM_NUMBA_CACHE="0") == [names, ["NullCache"], ["NullCache"]]
 
 
 def test_editing_a_shared_helper_recompiles(tmp_path):
     """Numba checks only the stamp of a kernel's own file: an edit to a helper
     module it calls must still give the new result, through fastgmm's cache
-    guard.  The kernel here is the tile's log-sum-exp (``_tiles.py``), which
-    compiles in the exp of ``_vector.py`` as every family's driver does; the
-    guard clears the kernels' cache folder as a whole, so a small kernel
-    tests it as well as a driver would, in a fraction of the compile time."""
+    guard.  The kernel here is a small cached entry point added beside the
+    block functions, which compiles in the tile's exps (``_tiles.py``) and
+    the exp of ``_vector.py``, as every family's block does; the guard clears
+    the kernels' cache folder as a whole, so a small kernel tests it as well
+    as a block would, in a fraction of the compile time."""
     copy = tmp_path / "fastgmm"
     shutil.copytree(
         pathlib.Path(fastgmm.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__")
     )
+    (copy / "_kernels" / "_probe.py").write_text(
+        "from numba import njit\n"
+        "from ._tiles import _tile_exps\n"
+        "from ._vector import _BLOCK\n\n\n"
+        "@njit(**_BLOCK)\n"
+        "def probe(logp, lse, total):\n"
+        "    _tile_exps(logp, lse, total)\n"
+    )
     code = (
         "import json, numpy as np\n"
-        "from fastgmm._kernels import _tiles\n"
-        "assert _tiles.__file__.startswith(%r)\n"
+        "import fastgmm._kernels\n"
+        "from fastgmm._kernels._probe import probe\n"
+        "assert probe.py_func.__code__.co_filename.startswith(%r)\n"
         "logp = np.linspace(-30.0, 2.0, 64).reshape(4, 16)\n"
         "lse, total = np.empty(16), np.empty(16)\n"
-        "_tiles._tile_normalize(logp.copy(), lse, total)\n"
-        "stats = _tiles._tile_normalize.stats\n"
-        "print(json.dumps([lse.tolist(), sum(stats.cache_hits.values()),\n"
+        "probe(logp.copy(), lse, total)\n"
+        "stats = probe.stats\n"
+        "print(json.dumps([(lse + np.log(total)).tolist(), sum(stats.cache_hits.values()),\n"
         "                  sum(stats.cache_misses.values())]))" % str(tmp_path)
     )
     env = dict(PYTHONPATH=str(tmp_path), FASTGMM_NUMBA_CACHE="1", NUMBA_CACHE_DIR="")

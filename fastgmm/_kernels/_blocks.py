@@ -13,7 +13,7 @@ block's partial statistics.
 
 from numba import njit
 
-from ._vector import _SERIAL, _zero_of, sixteen_vector_registers
+from ._vector import _HELPER, _zero_of, sixteen_vector_registers
 
 # A 4 x 4 block of scatter sums keeps 16 accumulators, 8 offsets and the
 # weight live: in registers with AVX-512's 32, spilled with AVX2's 16, where
@@ -25,7 +25,7 @@ from ._vector import _SERIAL, _zero_of, sixteen_vector_registers
 _HALF_BLOCKS = sixteen_vector_registers()
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _log_prob_small(xt, mean, lower, ln, out):
     # OUT out[i] = ln - |L (x_i - mean)|^2 / 2 for d4 <= 4: the whole product
     # in registers, one pass straight into the log-probabilities.
@@ -69,7 +69,7 @@ def _log_prob_small(xt, mean, lower, ln, out):
             out[i] = ln - 0.5 * (y0 * y0 + y1 * y1 + y2 * y2 + y3 * y3)
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _mahalanobis_sq(xt, mean, lower, ybuf, sq):
     # OUT sq[i] = |L (x_i - mean)|^2 for L (d4, d4) lower triangular, padded,
     # d4 >= 8.  Since U^T = L, this is the |y|^2 of the E-step.
@@ -86,7 +86,7 @@ def _mahalanobis_sq(xt, mean, lower, ybuf, sq):
             sq[i] += y0 * y0 + y1 * y1 + y2 * y2 + y3 * y3
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _lower_rows(xt, shift, lower, jb, y, row):
     # OUT y[row:row+4] = lower[jb:jb+4] @ (xt - shift): the column blocks
     # tb <= jb of a lower triangular (d4, d4) matrix, 4 x 4 at a time.
@@ -148,7 +148,7 @@ def _lower_rows(xt, shift, lower, jb, y, row):
             y[row + 3, i] += l30 * v0 + l31 * v1 + l32 * v2 + l33 * v3
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _add_scatter(xt, r, shift, sums, full):
     # sums (d4,) += sum_i r_i (x_i - c); full (d4, d4) += sum_i r_i (x_i - c)(x_i - c)^T,
     # upper blocks only (the lower triangle of diagonal blocks is left as is).
@@ -212,7 +212,7 @@ def _add_scatter(xt, r, shift, sums, full):
             _add_scatter_block(xt, r, shift, tb, ub, full)
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _add_diagonal_rows01(xt, r, shift, tb, sums, full):
     # rows tb, tb + 1 of the diagonal block tb (and their sums), for 16
     # vector registers
@@ -248,7 +248,7 @@ def _add_diagonal_rows01(xt, r, shift, tb, sums, full):
     full[tb + 1, tb + 3] += s13
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _add_diagonal_rows23(xt, r, shift, tb, sums, full):
     # rows tb + 2, tb + 3 of the diagonal block tb (and their sums)
     c2 = shift[tb + 2]
@@ -271,7 +271,7 @@ def _add_diagonal_rows23(xt, r, shift, tb, sums, full):
     full[tb + 3, tb + 3] += s33
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _add_scatter2(xt, r, shift, sums, full):
     # _add_scatter for a tile of two features (full with d <= 2)
     c0 = shift[0]
@@ -294,7 +294,7 @@ def _add_scatter2(xt, r, shift, sums, full):
     full[1, 1] += s11
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _add_scatter_block(xt, r, shift, tb, ub, full):
     # full[tb:tb+4, ub:ub+4] += sum_i r_i (x_i - c)[tb:tb+4] (x_i - c)[ub:ub+4]^T
     if _HALF_BLOCKS:
@@ -356,7 +356,7 @@ def _add_scatter_block(xt, r, shift, tb, ub, full):
     full[tb + 3, ub + 3] += s33
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _add_scatter_half(xt, r, shift, tb, ub, full):
     # full[tb:tb+4, ub:ub+2] += sum_i r_i (x_i - c)[tb:tb+4] (x_i - c)[ub:ub+2]^T:
     # half of _add_scatter_block, for 16 vector registers
@@ -394,7 +394,7 @@ def _add_scatter_half(xt, r, shift, tb, ub, full):
     full[tb + 3, ub + 1] += s31
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _add_sums(xt, r, shift, sums):
     # sums (d,) += sum_i r_i (x_i - c)
     for t in range(sums.shape[0]):
@@ -405,7 +405,7 @@ def _add_sums(xt, r, shift, sums):
         sums[t] += total
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _pack(full, sums4, nk4, nk, sums, scatter):
     # A block's padded accumulators into its packed partial statistics.
     n_components = nk.shape[0]

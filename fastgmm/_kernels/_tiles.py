@@ -18,10 +18,10 @@ and every tile's sums are added into the block's float64 accumulators.
 
 from numba import njit
 
-from ._vector import _SERIAL, _add_log, _exp_shifted, _flush_below, _log
+from ._vector import _HELPER, _add_log, _exp_shifted, _flush_below, _log
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _load_tile(X, sample_weight, start, stop, xt, wt):
     # OUT xt[:d] (d, T) = X[start:stop].T padded; wt (T,) weights, 0 for padding
     # The rows as views indexed from 0: an index ``start + i`` could be
@@ -55,7 +55,7 @@ def _load_tile(X, sample_weight, start, stop, xt, wt):
         wt[i] = 0.0
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _tile_exps(logp, lse, total):
     # IN   logp (K, T) log pi_k + log N(x_i | k)
     # OUT  logp[k, i] = exp(logp[k, i] - max_k logp[:, i]), lse[i] = that
@@ -72,7 +72,7 @@ def _tile_exps(logp, lse, total):
         _exp_shifted(logp[k], lse, total)
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _tile_normalize(logp, lse, total):
     # _tile_exps, and lse[i] = log p(x_i)
     _tile_exps(logp, lse, total)
@@ -81,7 +81,7 @@ def _tile_normalize(logp, lse, total):
 
 # error_model="numpy": the division below is guarded; Python's zero check
 # before it would stop the loop vectorising.
-@njit(**_SERIAL, error_model="numpy")
+@njit(**_HELPER, error_model="numpy")
 def _tile_responsibilities(logp, wt, lse, total):
     # IN/OUT logp (K, T): joint log-probabilities -> exp(logp - max), and
     # total (T,) -> w / sum_k: the weighted responsibilities are
@@ -100,7 +100,7 @@ def _tile_responsibilities(logp, wt, lse, total):
     return ll
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _given_tile(resp, start, wt, r, scale):
     # The tile's rows with given responsibilities (no E-step):
     # OUT r (K, T) = resp[start + i, k], 0 where the weight is 0 (the padding,
@@ -113,7 +113,7 @@ def _given_tile(resp, start, wt, r, scale):
             r[k, i] = resp[start + i, k] if w != 0.0 else 0.0
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _scaled_row(r, k, scale, rt):
     # rt = r[k] * scale, in rt's dtype (flushed, see _flush_below); returns
     # the float64 sum of r[k] * scale, the tile's share of N_k.
@@ -126,7 +126,7 @@ def _scaled_row(r, k, scale, rt):
     return total
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _write_tile(start, stop, logp, lse, total, out_logp, out_lse, out_labels, out_resp):
     # (the outputs' rows as views indexed from 0, as in _load_tile)
     n_components = logp.shape[0]

@@ -16,13 +16,25 @@ from .._config import NUMBA_CACHE
 _FASTMATH = {"reassoc", "contract", "nsz"}
 
 
-_SERIAL = dict(cache=NUMBA_CACHE, nogil=True, fastmath=_FASTMATH)
+# Two kinds of jitted function.  A block function (``_BLOCK``) is an entry
+# point: called from Python, or through a pointer by the parallel loop, and
+# cached on disk.  Everything else (``_HELPER``) is only ever compiled into
+# a block: it gets neither Numba's Python wrapper nor its C wrapper (code
+# that nothing would call: about a fifth of a first fit's compile time) and
+# no cache entry of its own (its machine code is in the block's entry).  A
+# helper cannot be called from Python: tests call one through a jitted
+# function of their own.
+_BLOCK = dict(cache=NUMBA_CACHE, nogil=True, fastmath=_FASTMATH)
 
 
-_PARALLEL = dict(cache=NUMBA_CACHE, nogil=True, fastmath=_FASTMATH, parallel=True)
+_HELPER = dict(fastmath=_FASTMATH, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 
 
-@njit(cache=NUMBA_CACHE, nogil=True)
+# the parallel loop: called from Python only
+_PARALLEL = dict(_BLOCK, parallel=True, no_cfunc_wrapper=True)
+
+
+@njit(**_HELPER)
 def _empty64(n, like):
     """n elements of ``like``'s dtype, the first on a 64-byte boundary.
 
@@ -37,7 +49,7 @@ def _empty64(n, like):
     return buf[start : start + n]
 
 
-@njit(cache=NUMBA_CACHE, nogil=True)
+@njit(**_HELPER)
 def _zeros64(n, like):
     """_empty64, filled with zeros."""
     a = _empty64(n, like)
@@ -164,7 +176,7 @@ def _float_of(typingctx, bits):
     return types.float64(types.int64), codegen
 
 
-@njit(cache=NUMBA_CACHE, nogil=True, fastmath={"contract"})
+@njit(**dict(_HELPER, fastmath={"contract"}))
 def _exp_shifted(x, shift, total):
     # x[i] <- exp(x[i] - shift[i]) for arguments <= 0, exactly 0 at or below
     # _LOG_FLOOR; total[i] += x[i].  (-inf - finite = -inf, floored to 0.)
@@ -224,7 +236,7 @@ _TWO52_PLUS_BIAS = 2.0**52 + 1023.0
 
 # error_model="numpy": Python's model puts a zero check before the division,
 # which stops vectorisation (m + 1 >= 2 here).
-@njit(cache=NUMBA_CACHE, nogil=True, fastmath={"contract"}, error_model="numpy")
+@njit(**dict(_HELPER, fastmath={"contract"}, error_model="numpy"))
 def _log(x):
     # log(x) for a positive normal x (anything else gives a number to be
     # discarded).  x = 2^e m with m in [1, 2) read off the bits, m halved
@@ -255,7 +267,7 @@ def _log(x):
     return e * _LN2_HI + (log_m + e * _LN2_LO)
 
 
-@njit(cache=NUMBA_CACHE, nogil=True, fastmath={"contract"}, error_model="numpy")
+@njit(**dict(_HELPER, fastmath={"contract"}, error_model="numpy"))
 def _add_log(x, out):
     # out[i] += log(x[i]) where x[i] > 0 (normal numbers; else out[i] is
     # left alone).

@@ -4,10 +4,10 @@ import numpy as np
 from numba import njit
 
 from ._tiles import _given_tile, _load_tile, _scaled_row, _tile_responsibilities, _write_tile
-from ._vector import _SERIAL, _empty64, _zero_of
+from ._vector import _BLOCK, _HELPER, _empty64, _zero_of
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _tile_log_prob_diag(xt, means, prec_chol, log_norm, sq, logp):
     # four features a pass over sq (one load and store of it per four
     # squares: 7% faster per iteration with AVX-512, the same with AVX2)
@@ -43,7 +43,7 @@ def _tile_log_prob_diag(xt, means, prec_chol, log_norm, sq, logp):
             logp[k, i] = ln - 0.5 * sq[i]
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _tile_stats_diag(xt, r, scale, shifts, nk, sums, scatter, rt):
     n_components, n_features = shifts.shape
     tile = xt.shape[1]
@@ -64,7 +64,7 @@ def _tile_stats_diag(xt, r, scale, shifts, nk, sums, scatter, rt):
             scatter[k, t] += s2
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _store(nk, sums, scatter, ll, b, part_nk, part_sums, part_scatter, part_ll):
     # block b's statistics into its slot (loops: a slice assignment compiles
     # a shape check with its error message, seconds of compile time)
@@ -77,7 +77,7 @@ def _store(nk, sums, scatter, ll, b, part_nk, part_sums, part_scatter, part_ll):
     part_ll[b] = ll
 
 
-@njit(**_SERIAL)
+@njit(**_BLOCK)
 def _diag_block(
     first, last, X, sample_weight, resp, means, prec_chol, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,
@@ -121,7 +121,7 @@ def _diag_block(
     return 1  # done (see _parallel)
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp):
     n_components, n_features = means.shape
     tile = xt.shape[1]
@@ -151,7 +151,7 @@ def _tile_log_prob_spherical(xt, means, prec_chol, log_norm, sq, logp):
             logp[k, i] = ln - half_prec * sq[i]
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _tile_stats_spherical(xt, r, scale, shifts, nk, sums, scatter, rt):
     n_components, n_features = shifts.shape
     tile = xt.shape[1]
@@ -174,7 +174,7 @@ def _tile_stats_spherical(xt, r, scale, shifts, nk, sums, scatter, rt):
         scatter[k, 0] += s2
 
 
-@njit(**_SERIAL)
+@njit(**_BLOCK)
 def _spherical_block(
     first, last, X, sample_weight, resp, means, prec_chol, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,

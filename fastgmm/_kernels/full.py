@@ -6,10 +6,10 @@ from numba import njit
 
 from ._blocks import _add_scatter, _log_prob_small, _mahalanobis_sq, _pack
 from ._tiles import _given_tile, _load_tile, _scaled_row, _tile_responsibilities, _write_tile
-from ._vector import _SERIAL, _empty64, _flush_below, _zero_of, _zeros64
+from ._vector import _BLOCK, _HELPER, _empty64, _flush_below, _zero_of, _zeros64
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp):
     tile = xt.shape[1]
     for k in range(means.shape[0]):
@@ -22,7 +22,7 @@ def _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp):
             logp[k, i] = ln - 0.5 * sq[i]
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _scaled_scatter2(xt, r, k, scale, shift, sums, full, rt):
     # _scaled_row and _add_scatter for two features in one loop: at d <= 2
     # the scaled copy of r is as much work as the moments, and here it stays
@@ -54,7 +54,7 @@ def _scaled_scatter2(xt, r, k, scale, shift, sums, full, rt):
     return total
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _tile_stats_full(xt, r, scale, shifts, nk4, sums4, full, rt):
     for k in range(shifts.shape[0]):
         if xt.shape[0] == 2:
@@ -67,7 +67,7 @@ def _tile_stats_full(xt, r, scale, shifts, nk4, sums4, full, rt):
         _add_scatter(xt, rt, shifts[k], sums4[k], full[k])
 
 
-@njit(**_SERIAL)
+@njit(**_BLOCK)
 def _full_block(
     first, last, X, sample_weight, resp, means, lower, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,

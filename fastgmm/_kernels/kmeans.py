@@ -31,10 +31,10 @@ import numpy as np
 from numba import njit
 
 from ._blocks import _add_scatter, _pack
-from ._vector import _SERIAL, _empty64, _zeros64
+from ._vector import _BLOCK, _HELPER, _empty64, _zeros64
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _load_shifted(X, sample_weight, origin, start, m, yt, wt):
     # OUT yt[:, :m] (d, T) = (X[start:start + m] - origin).T in float64;
     # wt[:m] the weights (1 without)
@@ -53,7 +53,7 @@ def _load_shifted(X, sample_weight, origin, start, m, yt, wt):
             wt[i] = 1.0
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _grouped_scatter(X, start, m, origin, centres, labels, weights, zt, wz, counts, sums4, full):
     # The packed mode's moment sums of rows start:start + m, their nearest
     # centres in labels[:m]: the rows of each centre (in row order) are
@@ -95,7 +95,7 @@ def _grouped_scatter(X, start, m, origin, centres, labels, weights, zt, wz, coun
             _add_scatter(group, wz[first:last], no_shift, sums4[k], full[k])
 
 
-@njit(**_SERIAL)
+@njit(**_BLOCK)
 def _nearest_block(
     first, last, X, sample_weight, origin, centres, half_norms, block_rows, tile,
     part_nk, part_sums, part_scatter,
@@ -187,7 +187,7 @@ def _nearest_block(
     return 1  # done (see _parallel)
 
 
-@njit(**_SERIAL)
+@njit(**_BLOCK)
 def _candidates_block(
     first, last, Yb, sq, sample_weight, candidates, half_norms, runs, closest, dist_out, part_pot
 ):  # fmt: skip
@@ -244,7 +244,7 @@ def _candidates_block(
     return 1  # done (see _parallel)
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _scores_pair(yt, centres, half_norms, k, s0, s1):
     # OUT s0, s1 (B,) = y.c - |c|^2 / 2 for centres k and k + 1, over the
     # d4 rows of yt (d4, B) four at a time: eight FMAs per two loads and
@@ -273,7 +273,7 @@ def _scores_pair(yt, centres, half_norms, k, s0, s1):
             s1[i] += y0 * b0 + y1 * b1 + y2 * b2 + y3 * b3
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _keep_best(score, kf, best, arg):
     # branch-free, so that it vectorises: ties keep the lower index
     for i in range(score.shape[0]):
@@ -282,7 +282,7 @@ def _keep_best(score, kf, best, arg):
         best[i] = score[i] if better else best[i]
 
 
-@njit(**_SERIAL)
+@njit(**_BLOCK)
 def _lloyd_block(
     first, last, Yb, Y, sq, sample_weight, centres, half_norms, labels, dists,
     part_nk, part_sums, part_inertia, part_changed,

@@ -6,10 +6,10 @@ from numba import njit
 
 from ._blocks import _add_scatter, _add_sums, _lower_rows, _pack
 from ._tiles import _given_tile, _load_tile, _scaled_row, _tile_responsibilities, _write_tile
-from ._vector import _SERIAL, _empty64, _zeros64
+from ._vector import _BLOCK, _HELPER, _empty64, _zeros64
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, sq, logp):
     # U^T (x - mu_k) = U^T (x - c) - U^T (mu_k - c): the triangular product is
     # done once per tile, each component then costs O(d).  Centring on c (the
@@ -31,7 +31,7 @@ def _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, sq, logp):
             logp[k, i] = ln - 0.5 * sq[i]
 
 
-@njit(**_SERIAL)
+@njit(**_HELPER)
 def _tile_stats_tied(xt, r, scale, wt, center, nk4, sums4, full, spare, rt):
     # All components share the shift c, so sum_k r_k (x-c)(x-c)^T is one
     # outer product per row weighted by w (the r_k of a row add up to one).
@@ -46,7 +46,7 @@ def _tile_stats_tied(xt, r, scale, wt, center, nk4, sums4, full, spare, rt):
     _add_scatter(xt, rt, center, spare, full[0])
 
 
-@njit(**_SERIAL)
+@njit(**_BLOCK)
 def _tied_block(
     first, last, X, sample_weight, resp, center, lower, lower_means, log_norm, block_rows, tile,
     part_nk, part_sums, part_scatter, part_ll, out_logp, out_lse, out_labels, out_resp,
