@@ -23,8 +23,18 @@ DTYPES = (np.float64, np.float32)
 # the disk cache takes less).
 _ANNOUNCE_AFTER = 0.5
 
-_ready = set()  # (covariance_type, dtype name) whose kernel has run here
+# (covariance_type, dtype name, variant, parallel) whose kernel has run here
+_ready = set()
 _ready_lock = threading.Lock()
+
+# Data widths that run each compiled variant of a type's kernel (full has
+# one for at most four features and one for more: see _kernels/full.py).
+_WIDTHS = {"full": (3, 5)}
+
+
+def _label(covariance_type, dtype, variant):
+    label = f"{covariance_type}/{np.dtype(dtype).name}"
+    return f"{label} ({variant})" if variant else label
 
 
 def _tiny_parameters(covariance_type, n_components, n_features):
@@ -41,26 +51,30 @@ def _tiny_parameters(covariance_type, n_components, n_features):
     return GaussianParameters(np.full(n_components, 1.0 / n_components), means, None, chol)
 
 
-def compile_kernels(covariance_type, dtype, parallel=True):
-    """Run the kernel of (covariance type, dtype) once, on a few rows: it
-    compiles, or loads from the disk cache, if it has not yet run in this
-    process.  Its three modes (E-step, given responsibilities, scores) are
-    one compiled signature, so one call serves a fit and every prediction.
+def compile_kernels(covariance_type, dtype, parallel=True, n_features=3):
+    """Run the kernel of (covariance type, dtype) that data of ``n_features``
+    runs once, on a few rows: it compiles, or loads from the disk cache, if
+    it has not yet run in this process.  Its three modes (E-step, given
+    responsibilities, scores) are one compiled signature, so one call serves
+    a fit and every prediction.
 
     With ``parallel``, on enough rows (three blocks) to run the parallel
     loop over blocks too; data of at most two blocks never runs it."""
     from ._config import BLOCK_ROWS
+    from ._kernels import kernel_variant
     from ._kernels._parallel import _DIRECT_BLOCKS
     from ._sources import ArraySource
 
     dtype = np.dtype(dtype)
     n_rows = (_DIRECT_BLOCKS + 1) * BLOCK_ROWS if parallel else 16
-    X = np.linspace(-1.0, 1.0, 3 * n_rows).reshape(n_rows, 3).astype(dtype)
-    ArraySource(X).accumulate(_tiny_parameters(covariance_type, 2, 3), covariance_type)
+    X = np.linspace(-1.0, 1.0, n_features * n_rows).reshape(n_rows, n_features).astype(dtype)
+    params = _tiny_parameters(covariance_type, 2, n_features)
+    ArraySource(X).accumulate(params, covariance_type)
+    variant = kernel_variant(covariance_type, n_features)
     with _ready_lock:
-        _ready.add((covariance_type, dtype.name, False))
+        _ready.add((covariance_type, dtype.name, variant, False))
         if parallel:
-            _ready.add((covariance_type, dtype.name, True))
+            _ready.add((covariance_type, dtype.name, variant, True))
 
 
 def compile_kmeans_kernels(dtype=np.float64):
@@ -82,26 +96,29 @@ def compile_kmeans_kernels(dtype=np.float64):
     centres, origin = _kmeans.kmeans(X, None, 2, np.random.RandomState(0), n_init=1)
     ArraySource(X).nearest_statistics(centres, origin, "full")
     with _ready_lock:
-        _ready.add(("kmeans", "float64", True))
+        _ready.add(("kmeans", "float64", "", True))
 
 
-def ensure_kernels(covariance_type, dtype, reporter=None, n_rows=None):
-    """Make sure the kernel of (covariance type, dtype) has run in this
-    process; seconds spent (0.0 when it had).  ``covariance_type='kmeans'``
-    stands for the k-means kernels (:func:`compile_kmeans_kernels`).
-    ``n_rows``: the rows it will run on (None: any number); the parallel
-    loop over blocks only when they are more than two blocks.
+def ensure_kernels(covariance_type, dtype, reporter=None, n_rows=None, n_features=3):
+    """Make sure the kernel of (covariance type, dtype) for data of
+    ``n_features`` has run in this process; seconds spent (0.0 when it had).
+    ``covariance_type='kmeans'`` stands for the k-means kernels
+    (:func:`compile_kmeans_kernels`).  ``n_rows``: the rows it will run on
+    (None: any number); the parallel loop over blocks only when they are
+    more than two blocks.
 
     When it takes longer than a moment (a compilation, not a cache load),
-    ``reporter.compile_begin("full/float64")`` is called while it runs and
+    ``reporter.compile_begin("diag/float64")`` is called while it runs and
     ``reporter.compile_end(seconds)`` when it is done.
     """
     from ._config import BLOCK_ROWS
+    from ._kernels import kernel_variant
     from ._kernels._parallel import _DIRECT_BLOCKS
 
     dtype = np.dtype(dtype)
     parallel = n_rows is None or n_rows > _DIRECT_BLOCKS * BLOCK_ROWS
-    if (covariance_type, dtype.name, parallel) in _ready:
+    variant = "" if covariance_type == "kmeans" else kernel_variant(covariance_type, n_features)
+    if (covariance_type, dtype.name, variant, parallel) in _ready:
         return 0.0
     state = {"announced": False, "done": False}
     lock = threading.Lock()
@@ -110,7 +127,7 @@ def ensure_kernels(covariance_type, dtype, reporter=None, n_rows=None):
         with lock:
             if not state["done"]:
                 state["announced"] = True
-                reporter.compile_begin(f"{covariance_type}/{dtype.name}")
+                reporter.compile_begin(_label(covariance_type, dtype, variant))
 
     timer = None
     if reporter is not None:
@@ -122,7 +139,7 @@ def ensure_kernels(covariance_type, dtype, reporter=None, n_rows=None):
         if covariance_type == "kmeans":
             compile_kmeans_kernels()
         else:
-            compile_kernels(covariance_type, dtype, parallel)
+            compile_kernels(covariance_type, dtype, parallel, n_features)
     finally:
         elapsed = time.perf_counter() - tic
         if timer is not None:
@@ -144,7 +161,8 @@ def warmup(
     cache, so a container image or a CI job that runs it once starts every
     later process warm.  Each (type, dtype) runs, on a few rows, the one
     kernel that a fit, ``predict``, ``predict_proba`` and ``score_samples``
-    share; with ``kmeans``, the k-means kernels that initialise fits of more
+    share (for 'full', two: one for data of at most four features, one for
+    more); with ``kmeans``, the k-means kernels that initialise fits of more
     than 2^17 rows (``init_params='kmeans'`` or ``'k-means++'``) run too
     (float64 kernels, for data of either dtype).
 
@@ -157,15 +175,17 @@ def warmup(
     kmeans : bool, default=True
         Also the k-means kernels (a line ``kmeans/float64``).
     verbose : bool, default=True
-        Print one line per (covariance type, dtype) with the seconds it took.
+        Print one line per kernel with the seconds it took.
     file : file-like, default=sys.stdout
 
     Returns
     -------
     seconds : dict
-        ``{(covariance_type, dtype name): seconds}``.
+        ``{(covariance_type, dtype name): seconds}`` (for 'full', both
+        kernels' seconds).
     """
     from . import _threads
+    from ._kernels import kernel_variant
 
     out = sys.stdout if file is None else file
     covariance_types = [covariance_types] if isinstance(covariance_types, str) else covariance_types
@@ -186,16 +206,19 @@ def warmup(
     seconds = {}
     with _threads.threads(None, limit_blas=True):
         for covariance_type, dtype in checked:
-            if verbose:
-                print(f"kernels for {covariance_type}/{dtype.name}: ", end="", file=out,
-                      flush=True)  # fmt: skip
-            tic = time.perf_counter()
-            if covariance_type == "kmeans":
-                compile_kmeans_kernels()
-            else:
-                compile_kernels(covariance_type, dtype)
-            elapsed = time.perf_counter() - tic
-            seconds[(covariance_type, dtype.name)] = elapsed
-            if verbose:
-                print(f"{elapsed:.2f} s", file=out, flush=True)
+            key = (covariance_type, dtype.name)
+            seconds[key] = 0.0
+            for n_features in _WIDTHS.get(covariance_type, (3,)):
+                if verbose:
+                    variant = "" if key[0] == "kmeans" else kernel_variant(key[0], n_features)
+                    print(f"kernels for {_label(*key, variant)}: ", end="", file=out, flush=True)
+                tic = time.perf_counter()
+                if covariance_type == "kmeans":
+                    compile_kmeans_kernels()
+                else:
+                    compile_kernels(covariance_type, dtype, n_features=n_features)
+                elapsed = time.perf_counter() - tic
+                seconds[key] += elapsed
+                if verbose:
+                    print(f"{elapsed:.2f} s", file=out, flush=True)
     return seconds

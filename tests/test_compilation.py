@@ -175,11 +175,11 @@ def test_a_slow_first_use_is_announced_once(monkeypatch):
 
     compiled = []
 
-    def slow(covariance_type, dtype, parallel=True):
+    def slow(covariance_type, dtype, parallel=True, n_features=3):
         time.sleep(_warmup._ANNOUNCE_AFTER + 0.5)
         compiled.append((covariance_type, np.dtype(dtype).name))
         _warmup._ready.update(
-            {(covariance_type, np.dtype(dtype).name, p) for p in (parallel, False)}
+            {(covariance_type, np.dtype(dtype).name, "", p) for p in (parallel, False)}
         )
 
     monkeypatch.setattr(_warmup, "_ready", set())
@@ -240,9 +240,9 @@ def test_the_parallel_loop_compiles_when_the_rows_need_it(monkeypatch):
     calls = []
     real = _warmup.compile_kernels
 
-    def spy(covariance_type, dtype, parallel=True):
+    def spy(covariance_type, dtype, parallel=True, n_features=3):
         calls.append((covariance_type, np.dtype(dtype).name, parallel))
-        real(covariance_type, dtype, parallel)
+        real(covariance_type, dtype, parallel, n_features)
 
     monkeypatch.setattr(_warmup, "_ready", set())
     monkeypatch.setattr(_warmup, "compile_kernels", spy)
@@ -316,6 +316,38 @@ def test_warmup_function():
         fastgmm.warmup(["round"])
     with pytest.raises(ValueError, match="dtype"):
         fastgmm.warmup(["full"], [np.int32])
+
+
+def test_full_compiles_the_path_its_width_needs():
+    """Full covariances have a path for at most four features and one for
+    more, chosen when Numba compiles (by the factors' layout): a fit compiles
+    the one its data runs, announced with its width, and ``warmup`` both."""
+    code = (
+        "import json, io, numpy as np, fastgmm\n"
+        "from numba.core import event\n"
+        "from fastgmm._kernels import RUN\n"
+        "def helpers(d):\n"
+        "    X = np.random.default_rng(0).normal(size=(3000, d))\n"
+        "    with event.install_recorder('numba:compile') as rec:\n"
+        "        fastgmm.GaussianMixture(2, random_state=0, max_iter=2).fit(X).predict(X)\n"
+        "    return sorted({e.data['dispatcher'].py_func.__name__ for _, e in rec.buffer\n"
+        "                   if e.is_start and e.data['dispatcher'].py_func.__module__\n"
+        "                   == 'fastgmm._kernels.full'})\n"
+        "small, wide = helpers(3), helpers(6)\n"
+        "ndims = sorted(sig[6].ndim for sig in RUN['full'].signatures)\n"
+        "out = io.StringIO()\n"
+        "fastgmm.warmup('full', 'float32', kmeans=False, file=out)\n"
+        "print(json.dumps([small, wide, ndims, [line.split(':')[0]\n"
+        "                  for line in out.getvalue().splitlines()]]))"
+    )
+    small, wide, ndims, lines = run(code, FASTGMM_NUMBA_CACHE="0")
+    assert small == ["_full_block", "_scaled_scatter2", "_tile_stats_small"]
+    assert wide == ["_full_block", "_tile_log_prob_full", "_tile_stats_full"]
+    assert ndims == [2, 3]  # the factors (lower) per row, then as matrices
+    assert lines == [
+        "kernels for full/float32 (up to 4 features)",
+        "kernels for full/float32 (5 features or more)",
+    ]
 
 
 def _warmup_module():

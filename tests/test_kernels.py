@@ -63,9 +63,10 @@ def library_scatter(stats):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_accumulate_matches_reference(covariance_type, dtype, weighted, small_grid):
-    X, _ = make_mixture(203, 4, 3, dtype=dtype)
-    params = random_parameters(covariance_type, 3, 4)
+@pytest.mark.parametrize("n_features", [4, 7])  # full: its small and its blocked path
+def test_accumulate_matches_reference(covariance_type, dtype, weighted, n_features, small_grid):
+    X, _ = make_mixture(203, n_features, 3, dtype=dtype)
+    params = random_parameters(covariance_type, 3, n_features)
     w = np.random.default_rng(2).uniform(0, 3, len(X)) if weighted else None
     if weighted:
         w[::7] = 0.0
@@ -157,9 +158,10 @@ def _precisions(prec_chol, covariance_type):
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_score_matches_reference(covariance_type, dtype, small_grid):
-    X, _ = make_mixture(157, 5, 4, dtype=dtype, seed=6)
-    params = random_parameters(covariance_type, 4, 5, seed=7)
+@pytest.mark.parametrize("n_features", [3, 5])  # full: its small and its blocked path
+def test_score_matches_reference(covariance_type, dtype, n_features, small_grid):
+    X, _ = make_mixture(157, n_features, 4, dtype=dtype, seed=6)
+    params = random_parameters(covariance_type, 4, n_features, seed=7)
     n = len(X)
     lse = np.empty(n, dtype=dtype)
     labels = np.empty(n, dtype=np.int64)
@@ -179,13 +181,14 @@ def test_score_matches_reference(covariance_type, dtype, small_grid):
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_accumulate_resp_matches_reference(covariance_type, small_grid):
-    X, _ = make_mixture(97, 3, 3, seed=8)
+@pytest.mark.parametrize("n_features", [3, 6])  # full: its small and its blocked path
+def test_accumulate_resp_matches_reference(covariance_type, n_features, small_grid):
+    X, _ = make_mixture(97, n_features, 3, seed=8)
     rng = np.random.default_rng(9)
     resp = rng.dirichlet(np.ones(3), size=len(X))
     resp[rng.random(len(X)) < 0.3, 0] = 0.0  # exact zeros are skipped
     w = rng.uniform(0, 2, len(X))
-    shifts = rng.normal(size=(3, 3))
+    shifts = rng.normal(size=(3, n_features))
 
     calls = []
 

@@ -45,6 +45,9 @@ variational mixture puts its expected log-weight and Wishart terms where
 ``log pi_k`` is: its E-step is this one with other constants).  Full and
 tied take ``lower = U^T`` (rows contiguous) and work on the features in
 blocks of four: parameters are zero-padded to ``padded_width`` features.
+Full with at most four features takes each ``lower[k]`` flattened to a row
+of ``d4 * d4``: a 2-D ``lower`` compiles its small path alone (a 3-D one,
+the blocked path; see ``full.py`` and ``kernel_variant``).
 Scatter statistics are packed upper triangles, row by row.
 
 Kernel contracts (W blocks of a wave, K components, d features):
@@ -110,6 +113,24 @@ def _pad_features(a, n_axes=1, dtype=np.float64, covariance_type=None):
     extra = padded_width(n_features, covariance_type) - n_features
     width = [(0, 0)] * (a.ndim - n_axes) + [(0, extra)] * n_axes
     return np.ascontiguousarray(np.pad(a, width) if extra else a, dtype=dtype)
+
+
+def kernel_variant(covariance_type, n_features):
+    """The compiled variant of a type's block function that data of
+    ``n_features`` runs, as a label: full compiles one path for at most four
+    features and one for more (see ``full.py``); the other types have one
+    ('')."""
+    if covariance_type != "full":
+        return ""
+    return "up to 4 features" if padded_width(n_features, "full") <= 4 else "5 features or more"
+
+
+def _full_lower(lower):
+    """Full's factors (K, d4, d4) as the kernel takes them: at most four
+    features, each as one row (K, d4 * d4), which compiles the kernel's
+    small path alone (see ``full.py``)."""
+    n_components, d4, _ = lower.shape
+    return lower.reshape(n_components, d4 * d4) if d4 <= 4 else lower
 
 
 def read_only(a):
@@ -189,7 +210,7 @@ def prepare(params, covariance_type, dtype=np.float64, n_features=None):
     if covariance_type == "full":
         # the kernels take L = U^T, lower triangular
         lower = _pad_features(prec_chol.transpose(0, 2, 1), 2, dtype, "full")
-        return shifts, (_pad_features(kernel_means, 1, dtype, "full"), lower, log_norm)
+        return shifts, (_pad_features(kernel_means, 1, dtype, "full"), _full_lower(lower), log_norm)
     return shifts, (kernel_means, prec_chol.astype(dtype), log_norm)
 
 
@@ -272,7 +293,7 @@ def _resp_args(shifts, dtype, covariance_type):
             np.zeros((n_components, d4), dtype),
             log_norm,
         )
-    return (padded, np.zeros((n_components, d4, d4), dtype=dtype), log_norm)
+    return (padded, _full_lower(np.zeros((n_components, d4, d4), dtype=dtype)), log_norm)
 
 
 def accumulate_resp(covariance_type, rows, sample_weight, resp, shifts, block_rows, tile, partials):

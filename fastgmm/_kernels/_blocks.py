@@ -26,37 +26,43 @@ _HALF_BLOCKS = sixteen_vector_registers()
 
 
 @njit(**_HELPER)
-def _log_prob_small(xt, mean, lower, ln, out):
-    # OUT out[i] = ln - |L (x_i - mean)|^2 / 2 for d4 <= 4: the whole product
-    # in registers, one pass straight into the log-probabilities.
+def _log_prob_small(xt, means, lower, log_norm, logp):
+    # OUT logp[k, i] = log_norm[k] - |L_k (x_i - means[k])|^2 / 2 for d4 <= 4,
+    # with L_k given row by row in lower[k] (d4 * d4,): the whole product in
+    # registers, one pass straight into the log-probabilities.
     d4, tile = xt.shape
-    if d4 == 2:  # full with d <= 2
-        m0 = mean[0]
-        m1 = mean[1]
-        l00 = lower[0, 0]
-        l10 = lower[1, 0]
-        l11 = lower[1, 1]
-        for i in range(tile):
-            v0 = xt[0, i] - m0
-            v1 = xt[1, i] - m1
-            y0 = l00 * v0
-            y1 = l10 * v0 + l11 * v1
-            out[i] = ln - 0.5 * (y0 * y0 + y1 * y1)
-    else:
+    for k in range(means.shape[0]):
+        mean = means[k]
+        low = lower[k]
+        ln = log_norm[k]
+        out = logp[k]
+        if d4 == 2:  # full with d <= 2
+            m0 = mean[0]
+            m1 = mean[1]
+            l00 = low[0]
+            l10 = low[2]
+            l11 = low[3]
+            for i in range(tile):
+                v0 = xt[0, i] - m0
+                v1 = xt[1, i] - m1
+                y0 = l00 * v0
+                y1 = l10 * v0 + l11 * v1
+                out[i] = ln - 0.5 * (y0 * y0 + y1 * y1)
+            continue
         m0 = mean[0]
         m1 = mean[1]
         m2 = mean[2]
         m3 = mean[3]
-        l00 = lower[0, 0]
-        l10 = lower[1, 0]
-        l11 = lower[1, 1]
-        l20 = lower[2, 0]
-        l21 = lower[2, 1]
-        l22 = lower[2, 2]
-        l30 = lower[3, 0]
-        l31 = lower[3, 1]
-        l32 = lower[3, 2]
-        l33 = lower[3, 3]
+        l00 = low[0]
+        l10 = low[4]
+        l11 = low[5]
+        l20 = low[8]
+        l21 = low[9]
+        l22 = low[10]
+        l30 = low[12]
+        l31 = low[13]
+        l32 = low[14]
+        l33 = low[15]
         for i in range(tile):
             v0 = xt[0, i] - m0
             v1 = xt[1, i] - m1
@@ -149,67 +155,69 @@ def _lower_rows(xt, shift, lower, jb, y, row):
 
 
 @njit(**_HELPER)
-def _add_scatter(xt, r, shift, sums, full):
+def _add_scatter_blocks(xt, r, shift, sums, full):
     # sums (d4,) += sum_i r_i (x_i - c); full (d4, d4) += sum_i r_i (x_i - c)(x_i - c)^T,
-    # upper blocks only (the lower triangle of diagonal blocks is left as is).
-    d4, tile = xt.shape
-    if d4 == 2:
-        _add_scatter2(xt, r, shift, sums, full)
-        return
-    if _HALF_BLOCKS:  # the diagonal block's 14 sums in two passes, 9 and 5
-        for tb in range(0, d4, 4):
-            _add_diagonal_rows01(xt, r, shift, tb, sums, full)
-            _add_diagonal_rows23(xt, r, shift, tb, sums, full)
-            for ub in range(tb + 4, d4, 4):
-                _add_scatter_block(xt, r, shift, tb, ub, full)
-        return
+    # upper blocks only (the lower triangle of diagonal blocks is left as is);
+    # d4 a multiple of 4.
+    d4 = xt.shape[0]
     for tb in range(0, d4, 4):
-        c0 = shift[tb]
-        c1 = shift[tb + 1]
-        c2 = shift[tb + 2]
-        c3 = shift[tb + 3]
-        a0 = a1 = a2 = a3 = _zero_of(xt)
-        s00 = s01 = s02 = s03 = s11 = s12 = s13 = s22 = s23 = s33 = _zero_of(xt)
-        for i in range(tile):
-            e0 = xt[tb, i] - c0
-            e1 = xt[tb + 1, i] - c1
-            e2 = xt[tb + 2, i] - c2
-            e3 = xt[tb + 3, i] - c3
-            ri = r[i]
-            q0 = ri * e0
-            q1 = ri * e1
-            q2 = ri * e2
-            q3 = ri * e3
-            a0 += q0
-            a1 += q1
-            a2 += q2
-            a3 += q3
-            s00 += q0 * e0
-            s01 += q0 * e1
-            s02 += q0 * e2
-            s03 += q0 * e3
-            s11 += q1 * e1
-            s12 += q1 * e2
-            s13 += q1 * e3
-            s22 += q2 * e2
-            s23 += q2 * e3
-            s33 += q3 * e3
-        sums[tb] += a0
-        sums[tb + 1] += a1
-        sums[tb + 2] += a2
-        sums[tb + 3] += a3
-        full[tb, tb] += s00
-        full[tb, tb + 1] += s01
-        full[tb, tb + 2] += s02
-        full[tb, tb + 3] += s03
-        full[tb + 1, tb + 1] += s11
-        full[tb + 1, tb + 2] += s12
-        full[tb + 1, tb + 3] += s13
-        full[tb + 2, tb + 2] += s22
-        full[tb + 2, tb + 3] += s23
-        full[tb + 3, tb + 3] += s33
+        _add_diagonal_block(xt, r, shift, tb, sums, full)
         for ub in range(tb + 4, d4, 4):
             _add_scatter_block(xt, r, shift, tb, ub, full)
+
+
+@njit(**_HELPER)
+def _add_diagonal_block(xt, r, shift, tb, sums, full):
+    # sums[tb:tb+4] and the upper triangle of full[tb:tb+4, tb:tb+4]
+    if _HALF_BLOCKS:  # its 14 sums in two passes, 9 and 5
+        _add_diagonal_rows01(xt, r, shift, tb, sums, full)
+        _add_diagonal_rows23(xt, r, shift, tb, sums, full)
+        return
+    tile = xt.shape[1]
+    c0 = shift[tb]
+    c1 = shift[tb + 1]
+    c2 = shift[tb + 2]
+    c3 = shift[tb + 3]
+    a0 = a1 = a2 = a3 = _zero_of(xt)
+    s00 = s01 = s02 = s03 = s11 = s12 = s13 = s22 = s23 = s33 = _zero_of(xt)
+    for i in range(tile):
+        e0 = xt[tb, i] - c0
+        e1 = xt[tb + 1, i] - c1
+        e2 = xt[tb + 2, i] - c2
+        e3 = xt[tb + 3, i] - c3
+        ri = r[i]
+        q0 = ri * e0
+        q1 = ri * e1
+        q2 = ri * e2
+        q3 = ri * e3
+        a0 += q0
+        a1 += q1
+        a2 += q2
+        a3 += q3
+        s00 += q0 * e0
+        s01 += q0 * e1
+        s02 += q0 * e2
+        s03 += q0 * e3
+        s11 += q1 * e1
+        s12 += q1 * e2
+        s13 += q1 * e3
+        s22 += q2 * e2
+        s23 += q2 * e3
+        s33 += q3 * e3
+    sums[tb] += a0
+    sums[tb + 1] += a1
+    sums[tb + 2] += a2
+    sums[tb + 3] += a3
+    full[tb, tb] += s00
+    full[tb, tb + 1] += s01
+    full[tb, tb + 2] += s02
+    full[tb, tb + 3] += s03
+    full[tb + 1, tb + 1] += s11
+    full[tb + 1, tb + 2] += s12
+    full[tb + 1, tb + 3] += s13
+    full[tb + 2, tb + 2] += s22
+    full[tb + 2, tb + 3] += s23
+    full[tb + 3, tb + 3] += s33
 
 
 @njit(**_HELPER)
@@ -273,7 +281,7 @@ def _add_diagonal_rows23(xt, r, shift, tb, sums, full):
 
 @njit(**_HELPER)
 def _add_scatter2(xt, r, shift, sums, full):
-    # _add_scatter for a tile of two features (full with d <= 2)
+    # _add_scatter_blocks for a tile of two features (k-means with d <= 2)
     c0 = shift[0]
     c1 = shift[1]
     a0 = a1 = s00 = s01 = s11 = _zero_of(xt)

@@ -1,21 +1,33 @@
 """Full covariances: log-probabilities and statistics of a tile, and the
-block function that fits (accumulates) and scores."""
+block function that fits (accumulates) and scores.
+
+Two paths, of which a compiled kernel holds one: at most four features
+(padded to ``d4`` = 2 or 4), one register block per component, with each
+precision factor handed over as a row of ``d4 * d4`` (``lower`` is then
+2-D); more, the 4 x 4 blocks of ``_blocks`` (``lower`` 3-D).  Numba
+resolves ``lower.ndim`` when it compiles, and drops the other path (each
+is a few seconds of a first fit's compile time).
+"""
 
 import numpy as np
 from numba import njit
 
-from ._blocks import _add_scatter, _log_prob_small, _mahalanobis_sq, _pack
+from ._blocks import (
+    _add_diagonal_block,
+    _add_scatter_blocks,
+    _log_prob_small,
+    _mahalanobis_sq,
+    _pack,
+)
 from ._tiles import _given_tile, _load_tile, _scaled_row, _tile_responsibilities, _write_tile
 from ._vector import _BLOCK, _HELPER, _empty64, _flush_below, _zero_of, _zeros64
 
 
 @njit(**_HELPER)
 def _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp):
+    # d4 >= 8
     tile = xt.shape[1]
     for k in range(means.shape[0]):
-        if xt.shape[0] <= 4:
-            _log_prob_small(xt, means[k], lower[k], log_norm[k], logp[k])
-            continue
         _mahalanobis_sq(xt, means[k], lower[k], ybuf, sq)
         ln = log_norm[k]
         for i in range(tile):
@@ -24,7 +36,7 @@ def _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp):
 
 @njit(**_HELPER)
 def _scaled_scatter2(xt, r, k, scale, shift, sums, full, rt):
-    # _scaled_row and _add_scatter for two features in one loop: at d <= 2
+    # _scaled_row and the scatter sums for two features in one loop: at d <= 2
     # the scaled copy of r is as much work as the moments, and here it stays
     # in registers (full 1M x 2 x 8: 8-12% less per pass).  Returns the
     # tile's share of N_k.
@@ -55,7 +67,8 @@ def _scaled_scatter2(xt, r, k, scale, shift, sums, full, rt):
 
 
 @njit(**_HELPER)
-def _tile_stats_full(xt, r, scale, shifts, nk4, sums4, full, rt):
+def _tile_stats_small(xt, r, scale, shifts, nk4, sums4, full, rt):
+    # d4 <= 4: the two-feature loop, or one diagonal register block
     for k in range(shifts.shape[0]):
         if xt.shape[0] == 2:
             nk4[k] += _scaled_scatter2(xt, r, k, scale, shifts[k], sums4[k], full[k], rt)
@@ -64,7 +77,18 @@ def _tile_stats_full(xt, r, scale, shifts, nk4, sums4, full, rt):
         if total == 0.0:
             continue
         nk4[k] += total
-        _add_scatter(xt, rt, shifts[k], sums4[k], full[k])
+        _add_diagonal_block(xt, rt, shifts[k], 0, sums4[k], full[k])
+
+
+@njit(**_HELPER)
+def _tile_stats_full(xt, r, scale, shifts, nk4, sums4, full, rt):
+    # d4 >= 8
+    for k in range(shifts.shape[0]):
+        total = _scaled_row(r, k, scale, rt)
+        if total == 0.0:
+            continue
+        nk4[k] += total
+        _add_scatter_blocks(xt, rt, shifts[k], sums4[k], full[k])
 
 
 @njit(**_BLOCK)
@@ -101,14 +125,20 @@ def _full_block(
             if given:
                 _given_tile(resp, start, wt, logp, total)
             else:
-                _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp)
+                if lower.ndim == 2:  # d <= 4 (see the module's docstring)
+                    _log_prob_small(xt, means, lower, log_norm, logp)
+                else:
+                    _tile_log_prob_full(xt, means, lower, log_norm, ybuf, sq, logp)
                 if scoring:
                     _write_tile(
                         start, end, logp, lse, total, out_logp, out_lse, out_labels, out_resp
                     )
                     continue
                 ll += _tile_responsibilities(logp, wt, lse, total)
-            _tile_stats_full(xt, logp, total, means, nk4, sums4, full, rt)
+            if lower.ndim == 2:
+                _tile_stats_small(xt, logp, total, means, nk4, sums4, full, rt)
+            else:
+                _tile_stats_full(xt, logp, total, means, nk4, sums4, full, rt)
         if not scoring:
             _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])
             part_ll[b] = ll

@@ -30,7 +30,7 @@ input's dtype, and the block functions compile once.  Centres come in shifted by
 import numpy as np
 from numba import njit
 
-from ._blocks import _add_scatter, _pack
+from ._blocks import _add_scatter2, _add_scatter_blocks, _pack
 from ._vector import _BLOCK, _HELPER, _empty64, _zeros64
 
 
@@ -92,7 +92,10 @@ def _grouped_scatter(X, start, m, origin, centres, labels, weights, zt, wz, coun
         first, last = counts[k], counts[k + 1]
         if last > first:
             group = zt[first * d4 : last * d4].reshape((d4, last - first))
-            _add_scatter(group, wz[first:last], no_shift, sums4[k], full[k])
+            if d4 == 2:
+                _add_scatter2(group, wz[first:last], no_shift, sums4[k], full[k])
+            else:
+                _add_scatter_blocks(group, wz[first:last], no_shift, sums4[k], full[k])
 
 
 @njit(**_BLOCK)

@@ -4,7 +4,7 @@ precomputed ``L^T mu_k`` per component."""
 import numpy as np
 from numba import njit
 
-from ._blocks import _add_scatter, _add_sums, _lower_rows, _pack
+from ._blocks import _add_scatter_blocks, _add_sums, _lower_rows, _pack
 from ._tiles import _given_tile, _load_tile, _scaled_row, _tile_responsibilities, _write_tile
 from ._vector import _BLOCK, _HELPER, _empty64, _zeros64
 
@@ -43,7 +43,7 @@ def _tile_stats_tied(xt, r, scale, wt, center, nk4, sums4, full, spare, rt):
         _add_sums(xt, rt, center, sums4[k])
     for i in range(rt.shape[0]):
         rt[i] = wt[i]
-    _add_scatter(xt, rt, center, spare, full[0])
+    _add_scatter_blocks(xt, rt, center, spare, full[0])
 
 
 @njit(**_BLOCK)
