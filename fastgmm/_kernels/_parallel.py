@@ -38,10 +38,11 @@ def _run_blocks(block, n_blocks, per, *args):
     # the blocks are grouped into runs never changes a result: block b
     # writes slot b.
     n_runs = (n_blocks + per - 1) // per
-    done = np.zeros(n_runs, dtype=np.int64)
+    done = np.empty(n_runs, dtype=np.int64)  # every run writes its slot
     for run in prange(n_runs):
         first = np.int64(run * per)
-        done[run] = block(first, np.int64(min(first + per, n_blocks)), *args)
+        last = first + per if first + per < n_blocks else n_blocks
+        done[run] = block(first, np.int64(last), *args)
     failed = 0
     for run in range(n_runs):
         failed += 1 - done[run]

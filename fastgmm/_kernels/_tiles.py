@@ -67,16 +67,9 @@ def _tile_exps(logp, lse, total):
         total[i] = 0.0
     for k in range(1, n_components):
         for i in range(tile):
-            lse[i] = max(lse[i], logp[k, i])
+            lse[i] = logp[k, i] if logp[k, i] > lse[i] else lse[i]
     for k in range(n_components):
         _exp_shifted(logp[k], lse, total)
-
-
-@njit(**_HELPER)
-def _tile_normalize(logp, lse, total):
-    # _tile_exps, and lse[i] = log p(x_i)
-    _tile_exps(logp, lse, total)
-    _add_log(total, lse)
 
 
 # error_model="numpy": the division below is guarded; Python's zero check
@@ -145,7 +138,8 @@ def _write_tile(start, stop, logp, lse, total, out_logp, out_lse, out_labels, ou
                     best = k
             labels[i] = best
     if out_lse.shape[0] > 0 or out_resp.shape[0] > 0:
-        _tile_normalize(logp, lse, total)
+        _tile_exps(logp, lse, total)
+        _add_log(total, lse)  # lse[i] = log p(x_i)
         if out_lse.shape[0] > 0:
             row_lse = out_lse[start:stop]
             for i in range(m):

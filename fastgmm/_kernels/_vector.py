@@ -34,6 +34,19 @@ _HELPER = dict(fastmath=_FASTMATH, no_cpython_wrapper=True, no_cfunc_wrapper=Tru
 _PARALLEL = dict(_BLOCK, parallel=True, no_cfunc_wrapper=True)
 
 
+@intrinsic
+def _address(typingctx, a):
+    """The address of ``a``'s first element, as an int64."""
+    if not isinstance(a, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.ptrtoint(array.data, ir.IntType(64))
+
+    return types.int64(a), codegen
+
+
 @njit(**_HELPER)
 def _empty64(n, like):
     """n elements of ``like``'s dtype, the first on a 64-byte boundary.
@@ -41,17 +54,20 @@ def _empty64(n, like):
     Numba aligns arrays to 32 bytes; an AVX-512 vector is 64, so a scratch
     array that malloc placed off a 64-byte boundary split every vector load
     over two cache lines: the same kernel ran a pass of 1M x 16 x 16 in 70
-    or in 100 ms from one process (or heap state) to the next.
+    or in 100 ms from one process (or heap state) to the next.  (The address
+    through an intrinsic: the array's ``ctypes`` attribute took a third of a
+    second to compile.)
     """
     per = 64 // like.itemsize
     buf = np.empty(n + per, like.dtype)
-    start = ((-buf.ctypes.data) % 64) // like.itemsize
+    start = ((-_address(buf)) & 63) // like.itemsize
     return buf[start : start + n]
 
 
 @njit(**_HELPER)
 def _zeros64(n, like):
-    """_empty64, filled with zeros."""
+    """_empty64, filled with zeros.  (Also the blocks' float64 accumulators,
+    reshaped: one compiled allocation instead of np.zeros for each shape.)"""
     a = _empty64(n, like)
     for i in range(n):
         a[i] = 0
@@ -194,7 +210,7 @@ def _exp_shifted(x, shift, total):
     # two-step (Cody-Waite) reduction that keeps r exact.
     for i in range(x.shape[0]):
         u = x[i] - shift[i]
-        v = max(u, -700.0)
+        v = u if u > -700.0 else -700.0  # (max() compiles a function of its own)
         n = np.floor(v * _LOG2E + 0.5)  # a float: math.floor would convert to int64
         r = (v - n * _LN2_HI) - n * _LN2_LO
         p = 1.0 / 6227020800.0

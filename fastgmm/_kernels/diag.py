@@ -1,10 +1,9 @@
 """Diagonal and spherical covariances: O(d) per point and component."""
 
-import numpy as np
 from numba import njit
 
 from ._tiles import _given_tile, _load_tile, _scaled_row, _tile_responsibilities, _write_tile
-from ._vector import _BLOCK, _HELPER, _empty64, _zero_of
+from ._vector import _BLOCK, _HELPER, _empty64, _zero_of, _zeros64
 
 
 @njit(**_HELPER)
@@ -97,13 +96,14 @@ def _diag_block(
         lse = _empty64(tile, log_norm)
         total = _empty64(tile, log_norm)
         logp = _empty64(n_components * tile, log_norm).reshape((n_components, tile))
-        nk = np.zeros(n_stats)
-        sums = np.zeros((n_stats, n_features))
-        scatter = np.zeros((n_stats, part_scatter.shape[2]))
+        nk = _zeros64(n_stats, log_norm)
+        sums = _zeros64(n_stats * n_features, log_norm).reshape((n_stats, n_features))
+        width = part_scatter.shape[2]
+        scatter = _zeros64(n_stats * width, log_norm).reshape((n_stats, width))
         ll = 0.0
-        stop = min((b + 1) * block_rows, n_samples)
+        stop = (b + 1) * block_rows if (b + 1) * block_rows < n_samples else n_samples
         for start in range(b * block_rows, stop, tile):
-            end = min(start + tile, stop)
+            end = start + tile if start + tile < stop else stop
             _load_tile(X, sample_weight, start, end, xt, wt)
             if given:
                 _given_tile(resp, start, wt, logp, total)
@@ -194,13 +194,14 @@ def _spherical_block(
         lse = _empty64(tile, log_norm)
         total = _empty64(tile, log_norm)
         logp = _empty64(n_components * tile, log_norm).reshape((n_components, tile))
-        nk = np.zeros(n_stats)
-        sums = np.zeros((n_stats, n_features))
-        scatter = np.zeros((n_stats, part_scatter.shape[2]))
+        nk = _zeros64(n_stats, log_norm)
+        sums = _zeros64(n_stats * n_features, log_norm).reshape((n_stats, n_features))
+        width = part_scatter.shape[2]
+        scatter = _zeros64(n_stats * width, log_norm).reshape((n_stats, width))
         ll = 0.0
-        stop = min((b + 1) * block_rows, n_samples)
+        stop = (b + 1) * block_rows if (b + 1) * block_rows < n_samples else n_samples
         for start in range(b * block_rows, stop, tile):
-            end = min(start + tile, stop)
+            end = start + tile if start + tile < stop else stop
             _load_tile(X, sample_weight, start, end, xt, wt)
             if given:
                 _given_tile(resp, start, wt, logp, total)

@@ -9,7 +9,6 @@ resolves ``lower.ndim`` when it compiles, and drops the other path (each
 is a few seconds of a first fit's compile time).
 """
 
-import numpy as np
 from numba import njit
 
 from ._blocks import (
@@ -114,13 +113,13 @@ def _full_block(
         lse = _empty64(tile, log_norm)
         total = _empty64(tile, log_norm)
         logp = _empty64(n_components * tile, log_norm).reshape((n_components, tile))
-        nk4 = np.zeros(n_stats)
-        sums4 = np.zeros((n_stats, d4))
-        full = np.zeros((n_stats, d4, d4))
+        nk4 = _zeros64(n_stats, log_norm)
+        sums4 = _zeros64(n_stats * d4, log_norm).reshape((n_stats, d4))
+        full = _zeros64(n_stats * d4 * d4, log_norm).reshape((n_stats, d4, d4))
         ll = 0.0
-        stop = min((b + 1) * block_rows, n_samples)
+        stop = (b + 1) * block_rows if (b + 1) * block_rows < n_samples else n_samples
         for start in range(b * block_rows, stop, tile):
-            end = min(start + tile, stop)
+            end = start + tile if start + tile < stop else stop
             _load_tile(X, sample_weight, start, end, xt, wt)
             if given:
                 _given_tile(resp, start, wt, logp, total)

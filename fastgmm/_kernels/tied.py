@@ -1,7 +1,6 @@
 """Tied covariance: one shared factor; ``L^T x`` once per point, minus the
 precomputed ``L^T mu_k`` per component."""
 
-import numpy as np
 from numba import njit
 
 from ._blocks import _add_scatter_blocks, _add_sums, _lower_rows, _pack
@@ -67,14 +66,15 @@ def _tied_block(
         lse = _empty64(tile, log_norm)
         total = _empty64(tile, log_norm)
         logp = _empty64(n_components * tile, log_norm).reshape((n_components, tile))
-        nk4 = np.zeros(n_stats)
-        sums4 = np.zeros((n_stats, d4))
-        full = np.zeros((min(n_stats, 1), d4, d4))
-        spare = np.zeros(d4)
+        nk4 = _zeros64(n_stats, log_norm)
+        sums4 = _zeros64(n_stats * d4, log_norm).reshape((n_stats, d4))
+        n_full = 1 if n_stats > 0 else 0
+        full = _zeros64(n_full * d4 * d4, log_norm).reshape((n_full, d4, d4))
+        spare = _zeros64(d4, log_norm)
         ll = 0.0
-        stop = min((b + 1) * block_rows, n_samples)
+        stop = (b + 1) * block_rows if (b + 1) * block_rows < n_samples else n_samples
         for start in range(b * block_rows, stop, tile):
-            end = min(start + tile, stop)
+            end = start + tile if start + tile < stop else stop
             _load_tile(X, sample_weight, start, end, xt, wt)
             if given:
                 _given_tile(resp, start, wt, logp, total)
