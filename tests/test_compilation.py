@@ -56,8 +56,8 @@ def test_cache_switch():
         "                  sorted({type(f._cache).__name__ for f in entry}),\n"
         "                  sorted({type(f._cache).__name__ for f in helpers})]))"
     )
-    names = sorted(["_full_block", "_tied_block", "_diag_block", "_spherical_block", "_run_blocks",
-                    "_nearest_block", "_candidates_block", "_lloyd_block"])  # fmt: skip
+    names = sorted(["_full_block", "_tied_block", "_diag_block", "_run_blocks", "_nearest_block",
+                    "_candidates_block", "_lloyd_block"])  # fmt: skip
     assert run(code, FASTGMM_NUMBA_CACHE="1") == [names, ["FunctionCache"], ["NullCache"]]
     assert run(code, FASTGMM_NUMBA_CACHE="0") == [names, ["NullCache"], ["NullCache"]]
 
@@ -461,12 +461,13 @@ def test_one_compiled_kernel_per_type_and_dtype(tmp_path):
             gm.predict_proba(X)
             gm.score_samples(X)
     for covariance_type, kernel in RUN.items():
-        # one per dtype (after first, last), and for full per path (by the
-        # factors' ndim): these fits ran its small one; other tests in the
-        # same process may have run the blocked one
+        # one per dtype (after first, last) and per layout of the factors
+        # (its ndim): full's small and blocked paths (these fits ran the
+        # small one; other tests in this process may have run the other),
+        # diag's and spherical's (one block function)
         variants = [(str(sig[2].dtype), sig[6].ndim) for sig in kernel.signatures]
         assert len(variants) == len(set(variants)), (covariance_type, variants)
         assert {dtype for dtype, _ in variants} == {"float32", "float64"}, variants
-        assert len(variants) <= (4 if covariance_type == "full" else 2), variants
+        assert len(variants) <= (2 if covariance_type == "tied" else 4), variants
     loops = _parallel._run_blocks.signatures  # per kernel signature, and 3 k-means blocks
     assert len(loops) == len(set(loops)) <= 2 * (len(RUN) + 1) + 3, loops

@@ -86,12 +86,12 @@ RUN = {
     "full": full._full_block,
     "tied": tied._tied_block,
     "diag": diag._diag_block,
-    "spherical": diag._spherical_block,
+    "spherical": diag._diag_block,  # (its factors' ndim picks spherical's arithmetic)
 }
 
 _cache.guard(
     pathlib.Path(__file__).parent,
-    [*RUN.values(), _parallel._run_blocks, kmeans._nearest_block, kmeans._lloyd_block,
+    [*set(RUN.values()), _parallel._run_blocks, kmeans._nearest_block, kmeans._lloyd_block,
      kmeans._candidates_block],
 )  # fmt: skip
 
