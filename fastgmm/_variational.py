@@ -206,7 +206,11 @@ def responsibility_entropy(stats, kernel_args):
     n_features = stats.n_features
     log_norm = kernel_args[-1]
     if covariance_type == "full":
-        lower = np.asarray(kernel_args[1], dtype=np.float64)[:, :n_features, :n_features]
+        lower = np.asarray(kernel_args[1], dtype=np.float64)
+        if lower.ndim == 2:  # at most four features: each factor as a row of d4 * d4
+            d4 = math.isqrt(lower.shape[1])
+            lower = lower.reshape(-1, d4, d4)
+        lower = lower[:, :n_features, :n_features]
         precision = np.einsum("kai,kaj->kij", lower, lower)
         quadratic = np.einsum("kij,kij->", precision, unpack_triangle(stats.scatter, n_features))
     elif covariance_type == "tied":
