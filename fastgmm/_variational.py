@@ -214,7 +214,10 @@ def responsibility_entropy(stats, kernel_args):
         precision = np.einsum("kai,kaj->kij", lower, lower)
         quadratic = np.einsum("kij,kij->", precision, unpack_triangle(stats.scatter, n_features))
     elif covariance_type == "tied":
-        lower = np.asarray(kernel_args[1], dtype=np.float64)[:n_features, :n_features]
+        lower = np.asarray(kernel_args[1], dtype=np.float64)
+        if lower.ndim == 1:  # at most four features: one row of 16
+            lower = lower.reshape(4, 4)
+        lower = lower[:n_features, :n_features]
         lower_means = np.asarray(kernel_args[2], dtype=np.float64)[:, :n_features]
         scatter = unpack_triangle(stats.scatter[0], n_features)
         # sum_k sum_n w r |L (x - c) - m_k|^2 about the common shift c

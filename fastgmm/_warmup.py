@@ -27,9 +27,10 @@ _ANNOUNCE_AFTER = 0.5
 _ready = set()
 _ready_lock = threading.Lock()
 
-# Data widths that run each compiled variant of a type's kernel (full has
-# one for at most four features and one for more: see _kernels/full.py).
-_WIDTHS = {"full": (3, 5)}
+# Data widths that run each compiled variant of a type's kernel (full and
+# tied have one for at most four features and one for more: see
+# _kernels/full.py).
+_WIDTHS = {"full": (3, 5), "tied": (3, 5)}
 
 
 def _label(covariance_type, dtype, variant):
@@ -161,8 +162,8 @@ def warmup(
     cache, so a container image or a CI job that runs it once starts every
     later process warm.  Each (type, dtype) runs, on a few rows, the one
     kernel that a fit, ``predict``, ``predict_proba`` and ``score_samples``
-    share (for 'full', two: one for data of at most four features, one for
-    more); with ``kmeans``, the k-means kernels that initialise fits of more
+    share (for 'full' and 'tied', two: one for data of at most four
+    features, one for more); with ``kmeans``, the k-means kernels that initialise fits of more
     than 2^17 rows (``init_params='kmeans'`` or ``'k-means++'``) run too
     (float64 kernels, for data of either dtype).
 
@@ -181,8 +182,8 @@ def warmup(
     Returns
     -------
     seconds : dict
-        ``{(covariance_type, dtype name): seconds}`` (for 'full', both
-        kernels' seconds).
+        ``{(covariance_type, dtype name): seconds}`` (for 'full' and
+        'tied', both kernels' seconds).
     """
     from . import _threads
     from ._kernels import kernel_variant

@@ -185,12 +185,12 @@ def test_a_slow_first_use_is_announced_once(monkeypatch):
     monkeypatch.setattr(_warmup, "_ready", set())
     monkeypatch.setattr(_warmup, "compile_kernels", slow)
     reporter = _Recorder()
-    seconds = _warmup.ensure_kernels("tied", np.float32, reporter)
-    assert compiled == [("tied", "float32")]
-    assert reporter.calls == [("begin", "tied/float32"), ("end", seconds)]
+    seconds = _warmup.ensure_kernels("diag", np.float32, reporter)
+    assert compiled == [("diag", "float32")]
+    assert reporter.calls == [("begin", "diag/float32"), ("end", seconds)]
     assert seconds > _warmup._ANNOUNCE_AFTER
     # once run, never again, and nothing said
-    assert _warmup.ensure_kernels("tied", np.float32, reporter) == 0.0
+    assert _warmup.ensure_kernels("diag", np.float32, reporter) == 0.0
     assert len(compiled) == 1 and len(reporter.calls) == 2
 
 
@@ -319,35 +319,42 @@ def test_warmup_function():
 
 
 def test_full_compiles_the_path_its_width_needs():
-    """Full covariances have a path for at most four features and one for
-    more, chosen when Numba compiles (by the factors' layout): a fit
+    """Full and tied covariances have a path for at most four features and
+    one for more, chosen when Numba compiles (by the factors' layout): a fit
     compiles the one its data runs, and nothing of the other."""
     code = (
         "import json, numpy as np, fastgmm\n"
         "from numba.core import event\n"
         "from fastgmm._kernels import RUN\n"
-        "def helpers(d):\n"
+        "def helpers(covariance_type, d, modules):\n"
         "    X = np.random.default_rng(0).normal(size=(2000, d))\n"
+        "    gm = fastgmm.GaussianMixture(2, covariance_type=covariance_type, max_iter=2)\n"
         "    with event.install_recorder('numba:compile') as rec:\n"
-        "        fastgmm.GaussianMixture(2, random_state=0, max_iter=2).fit(X).predict(X)\n"
+        "        gm.fit(X).predict(X)\n"
         "    return sorted({e.data['dispatcher'].py_func.__name__ for _, e in rec.buffer\n"
         "                   if e.is_start and e.data['dispatcher'].py_func.__module__\n"
-        "                   == 'fastgmm._kernels.full'})\n"
-        "small, wide = helpers(3), helpers(6)\n"
+        "                   in modules})\n"
+        "tied = helpers('tied', 3, ['fastgmm._kernels.tied', 'fastgmm._kernels._blocks'])\n"
+        "full = ['fastgmm._kernels.full']\n"
+        "small, wide = helpers('full', 3, full), helpers('full', 6, full)\n"
         "ndims = sorted(sig[6].ndim for sig in RUN['full'].signatures)\n"
-        "print(json.dumps([small, wide, ndims]))"
+        "print(json.dumps([small, wide, ndims, tied, RUN['tied'].signatures[0][6].ndim]))"
     )
     # (2,000 rows: two blocks, no parallel loop; unoptimised machine code:
-    # what compiles is the question here, not how fast it runs)
-    small, wide, ndims = run(code, FASTGMM_NUMBA_CACHE="0", NUMBA_OPT="0")
+    # what compiles is the question here, not how fast it runs; tied first,
+    # as the helpers it shares with full compile once)
+    small, wide, ndims, tied, tied_ndim = run(code, FASTGMM_NUMBA_CACHE="0", NUMBA_OPT="0")
     assert small == ["_full_block", "_scaled_scatter2", "_tile_stats_small"]
     assert wide == ["_full_block", "_tile_log_prob_full", "_tile_stats_full"]
     assert ndims == [2, 3]  # the factors (lower) per row, then as matrices
+    assert tied_ndim == 1  # tied's factor as one row
+    assert "_lower_diagonal" in tied and "_add_diagonal_block" in tied
+    assert not {"_lower_rows", "_add_scatter_blocks", "_add_scatter_block"} & set(tied), tied
 
 
 def test_warmup_compiles_both_paths_of_full(monkeypatch):
-    """``warmup`` runs full's kernel for data of each width, a line each, and
-    a first use announces full's kernel with its width."""
+    """``warmup`` runs full's kernel (and tied's) for data of each width, a
+    line each, and a first use announces full's kernel with its width."""
     import io
 
     from fastgmm import _warmup
@@ -359,13 +366,13 @@ def test_warmup_compiles_both_paths_of_full(monkeypatch):
 
     monkeypatch.setattr(_warmup, "compile_kernels", record)
     out = io.StringIO()
-    seconds = fastgmm.warmup(["full", "tied"], ["float32"], kmeans=False, file=out)
-    assert list(seconds) == [("full", "float32"), ("tied", "float32")]
-    assert calls == [("full", "float32", 3), ("full", "float32", 5), ("tied", "float32", 3)]
+    seconds = fastgmm.warmup(["full", "diag"], ["float32"], kmeans=False, file=out)
+    assert list(seconds) == [("full", "float32"), ("diag", "float32")]
+    assert calls == [("full", "float32", 3), ("full", "float32", 5), ("diag", "float32", 3)]
     assert [line.split(":")[0] for line in out.getvalue().splitlines()] == [
         "kernels for full/float32 (up to 4 features)",
         "kernels for full/float32 (5 features or more)",
-        "kernels for tied/float32",
+        "kernels for diag/float32",
     ]
 
     def slow(covariance_type, dtype, parallel=True, n_features=3):
@@ -490,12 +497,12 @@ def test_one_compiled_kernel_per_type_and_dtype(tmp_path):
             gm.score_samples(X)
     for covariance_type, kernel in RUN.items():
         # one per dtype (after first, last) and per layout of the factors
-        # (its ndim): full's small and blocked paths (these fits ran the
-        # small one; other tests in this process may have run the other),
-        # diag's and spherical's (one block function)
+        # (its ndim): full's and tied's small and blocked paths (these fits
+        # ran the small ones; other tests in this process may have run the
+        # others), diag's and spherical's (one block function)
         variants = [(str(sig[2].dtype), sig[6].ndim) for sig in kernel.signatures]
         assert len(variants) == len(set(variants)), (covariance_type, variants)
         assert {dtype for dtype, _ in variants} == {"float32", "float64"}, variants
-        assert len(variants) <= (2 if covariance_type == "tied" else 4), variants
+        assert len(variants) <= 4, variants
     loops = _parallel._run_blocks.signatures  # per kernel signature, and 3 k-means blocks
-    assert len(loops) == len(set(loops)) <= 2 * (len(RUN) + 1) + 3, loops
+    assert len(loops) == len(set(loops)) <= 2 * 2 * 3 + 3, loops

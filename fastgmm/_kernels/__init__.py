@@ -45,9 +45,10 @@ variational mixture puts its expected log-weight and Wishart terms where
 ``log pi_k`` is: its E-step is this one with other constants).  Full and
 tied take ``lower = U^T`` (rows contiguous) and work on the features in
 blocks of four: parameters are zero-padded to ``padded_width`` features.
-Full with at most four features takes each ``lower[k]`` flattened to a row
-of ``d4 * d4``: a 2-D ``lower`` compiles its small path alone (a 3-D one,
-the blocked path; see ``full.py`` and ``kernel_variant``).
+With at most four features, full takes each ``lower[k]`` flattened to a
+row of ``d4 * d4`` (2-D, not 3-D) and tied its ``lower`` as one row of 16
+(1-D, not 2-D): that layout compiles the small path alone (see ``full.py``,
+``tied.py`` and ``kernel_variant``).
 Scatter statistics are packed upper triangles, row by row.
 
 Kernel contracts (W blocks of a wave, K components, d features):
@@ -117,20 +118,20 @@ def _pad_features(a, n_axes=1, dtype=np.float64, covariance_type=None):
 
 def kernel_variant(covariance_type, n_features):
     """The compiled variant of a type's block function that data of
-    ``n_features`` runs, as a label: full compiles one path for at most four
-    features and one for more (see ``full.py``); the other types have one
-    ('')."""
-    if covariance_type != "full":
+    ``n_features`` runs, as a label: full and tied compile one path for at
+    most four features and one for more (see ``full.py``); diag and
+    spherical have one ('')."""
+    if covariance_type not in ("full", "tied"):
         return ""
-    return "up to 4 features" if padded_width(n_features, "full") <= 4 else "5 features or more"
+    return "up to 4 features" if n_features <= 4 else "5 features or more"
 
 
-def _full_lower(lower):
-    """Full's factors (K, d4, d4) as the kernel takes them: at most four
-    features, each as one row (K, d4 * d4), which compiles the kernel's
-    small path alone (see ``full.py``)."""
-    n_components, d4, _ = lower.shape
-    return lower.reshape(n_components, d4 * d4) if d4 <= 4 else lower
+def _small_layout(lower):
+    """Full's factors (K, d4, d4) or tied's (d4, d4) as the kernels take
+    them: with at most four features, each factor as one row of d4 * d4,
+    which compiles the kernel's small path alone (see ``full.py``)."""
+    d4 = lower.shape[-1]
+    return lower.reshape(*lower.shape[:-2], d4 * d4) if d4 <= 4 else lower
 
 
 def read_only(a):
@@ -201,7 +202,7 @@ def prepare(params, covariance_type, dtype=np.float64, n_features=None):
     log_norm = np.ascontiguousarray(np.broadcast_to(log_norm, (n_components,)))
     if covariance_type == "tied":
         center = (weights @ means).astype(dtype)
-        lower = _pad_features(prec_chol.T, 2, dtype)
+        lower = _small_layout(_pad_features(prec_chol.T, 2, dtype))
         lower_means = _pad_features((means - center) @ prec_chol, 1, dtype)
         shifts = np.broadcast_to(center.astype(np.float64), means.shape).copy()
         return shifts, (_pad_features(center, 1, dtype), lower, lower_means, log_norm)
@@ -209,8 +210,8 @@ def prepare(params, covariance_type, dtype=np.float64, n_features=None):
     shifts = kernel_means.astype(np.float64)
     if covariance_type == "full":
         # the kernels take L = U^T, lower triangular
-        lower = _pad_features(prec_chol.transpose(0, 2, 1), 2, dtype, "full")
-        return shifts, (_pad_features(kernel_means, 1, dtype, "full"), _full_lower(lower), log_norm)
+        lower = _small_layout(_pad_features(prec_chol.transpose(0, 2, 1), 2, dtype, "full"))
+        return shifts, (_pad_features(kernel_means, 1, dtype, "full"), lower, log_norm)
     return shifts, (kernel_means, prec_chol.astype(dtype), log_norm)
 
 
@@ -286,14 +287,14 @@ def _resp_args(shifts, dtype, covariance_type):
     d4 = padded_width(n_features, covariance_type)
     padded = _pad_features(shifts, 1, dtype, covariance_type)
     if covariance_type == "tied":
-        zeros = np.zeros((d4, d4), dtype=dtype)
+        zeros = _small_layout(np.zeros((d4, d4), dtype=dtype))
         return (
             np.ascontiguousarray(padded[0]),
             zeros,
             np.zeros((n_components, d4), dtype),
             log_norm,
         )
-    return (padded, _full_lower(np.zeros((n_components, d4, d4), dtype=dtype)), log_norm)
+    return (padded, _small_layout(np.zeros((n_components, d4, d4), dtype=dtype)), log_norm)
 
 
 def accumulate_resp(covariance_type, rows, sample_weight, resp, shifts, block_rows, tile, partials):

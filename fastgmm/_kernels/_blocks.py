@@ -98,30 +98,7 @@ def _lower_rows(xt, shift, lower, jb, y, row):
     # tb <= jb of a lower triangular (d4, d4) matrix, 4 x 4 at a time.
     # (Padded features have zero rows and columns in lower.)
     tile = xt.shape[1]
-    # The diagonal block is lower triangular: its 10 products start the rows.
-    m0 = shift[jb]
-    m1 = shift[jb + 1]
-    m2 = shift[jb + 2]
-    m3 = shift[jb + 3]
-    l00 = lower[jb, jb]
-    l10 = lower[jb + 1, jb]
-    l11 = lower[jb + 1, jb + 1]
-    l20 = lower[jb + 2, jb]
-    l21 = lower[jb + 2, jb + 1]
-    l22 = lower[jb + 2, jb + 2]
-    l30 = lower[jb + 3, jb]
-    l31 = lower[jb + 3, jb + 1]
-    l32 = lower[jb + 3, jb + 2]
-    l33 = lower[jb + 3, jb + 3]
-    for i in range(tile):
-        v0 = xt[jb, i] - m0
-        v1 = xt[jb + 1, i] - m1
-        v2 = xt[jb + 2, i] - m2
-        v3 = xt[jb + 3, i] - m3
-        y[row, i] = l00 * v0
-        y[row + 1, i] = l10 * v0 + l11 * v1
-        y[row + 2, i] = l20 * v0 + l21 * v1 + l22 * v2
-        y[row + 3, i] = l30 * v0 + l31 * v1 + l32 * v2 + l33 * v3
+    _lower_diagonal(xt, shift, lower, jb, y, row)
     for tb in range(0, jb, 4):
         m0 = shift[tb]
         m1 = shift[tb + 1]
@@ -152,6 +129,37 @@ def _lower_rows(xt, shift, lower, jb, y, row):
             y[row + 1, i] += l10 * v0 + l11 * v1 + l12 * v2 + l13 * v3
             y[row + 2, i] += l20 * v0 + l21 * v1 + l22 * v2 + l23 * v3
             y[row + 3, i] += l30 * v0 + l31 * v1 + l32 * v2 + l33 * v3
+
+
+@njit(**_HELPER)
+def _lower_diagonal(xt, shift, lower, jb, y, row):
+    # OUT y[row:row+4] = lower[jb:jb+4, jb:jb+4] @ (xt - shift)[jb:jb+4]: the
+    # diagonal block, lower triangular, its 10 products (_lower_rows adds
+    # the blocks left of it; with at most four features it is all of L).
+    tile = xt.shape[1]
+    m0 = shift[jb]
+    m1 = shift[jb + 1]
+    m2 = shift[jb + 2]
+    m3 = shift[jb + 3]
+    l00 = lower[jb, jb]
+    l10 = lower[jb + 1, jb]
+    l11 = lower[jb + 1, jb + 1]
+    l20 = lower[jb + 2, jb]
+    l21 = lower[jb + 2, jb + 1]
+    l22 = lower[jb + 2, jb + 2]
+    l30 = lower[jb + 3, jb]
+    l31 = lower[jb + 3, jb + 1]
+    l32 = lower[jb + 3, jb + 2]
+    l33 = lower[jb + 3, jb + 3]
+    for i in range(tile):
+        v0 = xt[jb, i] - m0
+        v1 = xt[jb + 1, i] - m1
+        v2 = xt[jb + 2, i] - m2
+        v3 = xt[jb + 3, i] - m3
+        y[row, i] = l00 * v0
+        y[row + 1, i] = l10 * v0 + l11 * v1
+        y[row + 2, i] = l20 * v0 + l21 * v1 + l22 * v2
+        y[row + 3, i] = l30 * v0 + l31 * v1 + l32 * v2 + l33 * v3
 
 
 @njit(**_HELPER)

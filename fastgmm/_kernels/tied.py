@@ -1,9 +1,22 @@
 """Tied covariance: one shared factor; ``L^T x`` once per point, minus the
-precomputed ``L^T mu_k`` per component."""
+precomputed ``L^T mu_k`` per component.
+
+As full's, two paths of which a compiled kernel holds one: at most four
+features (``lower`` given as one row of 16, 1-D), one register block; more
+(``lower`` (d4, d4)), the 4 x 4 blocks.  Numba resolves ``lower.ndim`` when
+it compiles.
+"""
 
 from numba import njit
 
-from ._blocks import _add_scatter_blocks, _add_sums, _lower_rows, _pack
+from ._blocks import (
+    _add_diagonal_block,
+    _add_scatter_blocks,
+    _add_sums,
+    _lower_diagonal,
+    _lower_rows,
+    _pack,
+)
 from ._tiles import _given_tile, _load_tile, _scaled_row, _tile_responsibilities, _write_tile
 from ._vector import _BLOCK, _HELPER, _empty64, _zeros64
 
@@ -15,8 +28,11 @@ def _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, sq, logp):
     # mixture mean) keeps both terms small for data far from the origin.
     n_components, d4 = lower_means.shape
     tile = xt.shape[1]
-    for jb in range(0, d4, 4):
-        _lower_rows(xt, center, lower, jb, y, jb)
+    if lower.ndim == 1:  # at most four features: L is one diagonal block
+        _lower_diagonal(xt, center, lower.reshape((4, 4)), 0, y, 0)
+    else:
+        for jb in range(0, d4, 4):
+            _lower_rows(xt, center, lower, jb, y, jb)
     for k in range(n_components):
         for i in range(tile):
             sq[i] = 0.0
@@ -31,9 +47,10 @@ def _tile_log_prob_tied(xt, center, lower, lower_means, log_norm, y, sq, logp):
 
 
 @njit(**_HELPER)
-def _tile_stats_tied(xt, r, scale, wt, center, nk4, sums4, full, spare, rt):
+def _tile_stats_tied(xt, r, scale, wt, center, lower, nk4, sums4, full, spare, rt):
     # All components share the shift c, so sum_k r_k (x-c)(x-c)^T is one
     # outer product per row weighted by w (the r_k of a row add up to one).
+    # (lower: only its layout, which picks the path)
     for k in range(r.shape[0]):
         total = _scaled_row(r, k, scale, rt)
         if total == 0.0:
@@ -42,7 +59,10 @@ def _tile_stats_tied(xt, r, scale, wt, center, nk4, sums4, full, spare, rt):
         _add_sums(xt, rt, center, sums4[k])
     for i in range(rt.shape[0]):
         rt[i] = wt[i]
-    _add_scatter_blocks(xt, rt, center, spare, full[0])
+    if lower.ndim == 1:
+        _add_diagonal_block(xt, rt, center, 0, spare, full[0])
+    else:
+        _add_scatter_blocks(xt, rt, center, spare, full[0])
 
 
 @njit(**_BLOCK)
@@ -86,7 +106,7 @@ def _tied_block(
                     )
                     continue
                 ll += _tile_responsibilities(logp, wt, lse, total)
-            _tile_stats_tied(xt, logp, total, wt, center, nk4, sums4, full, spare, rt)
+            _tile_stats_tied(xt, logp, total, wt, center, lower, nk4, sums4, full, spare, rt)
         if not scoring:
             _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])
             part_ll[b] = ll
