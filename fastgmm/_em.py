@@ -14,7 +14,7 @@ import numpy as np
 
 from ._degenerate import REGULARISATION, DegenerateEvent, Repair, data_variance
 from ._initialization import initial_statistics, initialize, initialize_repaired
-from ._kernels import prepare
+from ._kernels import as_matrices, prepare
 from ._mstep import GaussianParameters, covariances_from_cholesky, m_step
 from ._variational import (
     default_covariance_prior,
@@ -249,7 +249,7 @@ class Variational:
         dtype = np.float32 if s.float32_input else np.float64
         # the arrays the E-step ran with, as the kernels took them
         _, kernel_args = prepare(self.e_step_parameters(posterior), s.covariance_type, dtype)
-        entropy = responsibility_entropy(stats, kernel_args)
+        entropy = responsibility_entropy(stats, as_matrices(s.covariance_type, kernel_args))
         new = self._posterior(stats)
         bound = variational_lower_bound(
             entropy,

@@ -199,25 +199,19 @@ def responsibility_entropy(stats, kernel_args):
 
     ``kernel_args`` are the arrays that E-step ran with (``prepare``'s, of
     the same parameters: the means and factors as rounded to the data's
-    dtype, ``log_norm``), so the identity in the module's docstring holds to
-    the rounding of the sums.
+    dtype, ``log_norm``; the factors as matrices, ``_kernels.as_matrices``),
+    so the identity in the module's docstring holds to the rounding of the
+    sums.
     """
     covariance_type = stats.covariance_type
     n_features = stats.n_features
     log_norm = kernel_args[-1]
     if covariance_type == "full":
-        lower = np.asarray(kernel_args[1], dtype=np.float64)
-        if lower.ndim == 2:  # at most four features: each factor as a row of d4 * d4
-            d4 = math.isqrt(lower.shape[1])
-            lower = lower.reshape(-1, d4, d4)
-        lower = lower[:, :n_features, :n_features]
+        lower = np.asarray(kernel_args[1], dtype=np.float64)[:, :n_features, :n_features]
         precision = np.einsum("kai,kaj->kij", lower, lower)
         quadratic = np.einsum("kij,kij->", precision, unpack_triangle(stats.scatter, n_features))
     elif covariance_type == "tied":
-        lower = np.asarray(kernel_args[1], dtype=np.float64)
-        if lower.ndim == 1:  # at most four features: one row of 16
-            lower = lower.reshape(4, 4)
-        lower = lower[:n_features, :n_features]
+        lower = np.asarray(kernel_args[1], dtype=np.float64)[:n_features, :n_features]
         lower_means = np.asarray(kernel_args[2], dtype=np.float64)[:, :n_features]
         scatter = unpack_triangle(stats.scatter[0], n_features)
         # sum_k sum_n w r |L (x - c) - m_k|^2 about the common shift c

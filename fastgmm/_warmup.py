@@ -27,11 +27,6 @@ _ANNOUNCE_AFTER = 0.5
 _ready = set()
 _ready_lock = threading.Lock()
 
-# Data widths that run each compiled variant of a type's kernel (full and
-# tied have one for at most four features and one for more: see
-# _kernels/full.py).
-_WIDTHS = {"full": (3, 5), "tied": (3, 5)}
-
 
 def _label(covariance_type, dtype, variant):
     label = f"{covariance_type}/{np.dtype(dtype).name}"
@@ -186,7 +181,7 @@ def warmup(
         'tied', both kernels' seconds).
     """
     from . import _threads
-    from ._kernels import kernel_variant
+    from ._kernels import kernel_variant, variant_widths
 
     out = sys.stdout if file is None else file
     covariance_types = [covariance_types] if isinstance(covariance_types, str) else covariance_types
@@ -209,7 +204,8 @@ def warmup(
         for covariance_type, dtype in checked:
             key = (covariance_type, dtype.name)
             seconds[key] = 0.0
-            for n_features in _WIDTHS.get(covariance_type, (3,)):
+            widths = (3,) if covariance_type == "kmeans" else variant_widths(covariance_type)
+            for n_features in widths:
                 if verbose:
                     variant = "" if key[0] == "kmeans" else kernel_variant(key[0], n_features)
                     print(f"kernels for {_label(*key, variant)}: ", end="", file=out, flush=True)

@@ -92,6 +92,25 @@ def test_accumulate_matches_reference(covariance_type, dtype, weighted, n_featur
     assert stats.n_samples == len(X)
 
 
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+@pytest.mark.parametrize("n_features", [2, 3, 6])
+def test_factors_layout_round_trips(covariance_type, n_features):
+    """The kernels take full's and tied's factors flattened with at most four
+    features (their small path); as_matrices gives the host the padded
+    lower factors U^T back, whatever the width."""
+    from fastgmm._kernels import as_matrices, prepare
+
+    params = random_parameters(covariance_type, 3, n_features)
+    _, args = prepare(params, covariance_type)
+    matrices_ndim = 3 if covariance_type == "full" else 2
+    assert args[1].ndim == matrices_ndim - (n_features <= 4)  # flattened: the small path
+    lower = as_matrices(covariance_type, args)[1]
+    chol = params.precisions_cholesky
+    expected = chol.transpose(0, 2, 1) if covariance_type == "full" else chol.T
+    assert_array_equal(lower[..., :n_features, :n_features], expected)
+    assert not lower[..., n_features:, :].any() and not lower[..., :, n_features:].any()
+
+
 @pytest.mark.parametrize("n_features", [1, 2])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_full_with_two_features_or_fewer_matches_reference(n_features, dtype, small_grid):

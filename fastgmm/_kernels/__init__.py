@@ -116,14 +116,27 @@ def _pad_features(a, n_axes=1, dtype=np.float64, covariance_type=None):
     return np.ascontiguousarray(np.pad(a, width) if extra else a, dtype=dtype)
 
 
+# Full and tied compile one path for data of at most this many features (one
+# register block; the factors handed over flattened) and one for more (see
+# full.py).
+_SMALL_FEATURES = 4
+
+
 def kernel_variant(covariance_type, n_features):
     """The compiled variant of a type's block function that data of
     ``n_features`` runs, as a label: full and tied compile one path for at
-    most four features and one for more (see ``full.py``); diag and
-    spherical have one ('')."""
+    most four features and one for more; diag and spherical have one ('')."""
     if covariance_type not in ("full", "tied"):
         return ""
-    return "up to 4 features" if n_features <= 4 else "5 features or more"
+    return "up to 4 features" if n_features <= _SMALL_FEATURES else "5 features or more"
+
+
+def variant_widths(covariance_type):
+    """A number of features that runs each compiled variant of the type's
+    block function (what ``warmup`` compiles)."""
+    if covariance_type not in ("full", "tied"):
+        return (_SMALL_FEATURES - 1,)
+    return (_SMALL_FEATURES - 1, _SMALL_FEATURES + 1)
 
 
 def _small_layout(lower):
@@ -131,7 +144,18 @@ def _small_layout(lower):
     them: with at most four features, each factor as one row of d4 * d4,
     which compiles the kernel's small path alone (see ``full.py``)."""
     d4 = lower.shape[-1]
-    return lower.reshape(*lower.shape[:-2], d4 * d4) if d4 <= 4 else lower
+    return lower.reshape(*lower.shape[:-2], d4 * d4) if d4 <= _SMALL_FEATURES else lower
+
+
+def as_matrices(covariance_type, args):
+    """:func:`prepare`'s ``args`` with full's or tied's factors as matrices
+    again, (K, d4, d4) or (d4, d4), for host code that reads them."""
+    if covariance_type not in ("full", "tied") or args[1].ndim == (
+        3 if covariance_type == "full" else 2
+    ):
+        return args
+    d4 = math.isqrt(args[1].shape[-1])
+    return (args[0], args[1].reshape(*args[1].shape[:-1], d4, d4), *args[2:])
 
 
 def read_only(a):
