@@ -518,7 +518,7 @@ def compile_times(covariance_types=("full", "diag"), dtypes=("float64", "float32
 
     print(
         "\ncompilation, a fresh process per line (5000 x 4 rows, 3 components: five blocks, "
-        "so the parallel loop compiles too): first fit and "
+        "run on the pass's threads): first fit and "
         "first predict with an empty disk cache, then in a later process (cache warm); "
         "'over warm' is that process's first fit minus its second"
     )

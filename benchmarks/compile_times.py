@@ -1,17 +1,15 @@
 """Where the compile time goes: seconds per jitted function (exclusive of the
 functions it compiles in, from Numba's compile events), for the first fit and
-the first predict of one covariance type and dtype (5000 rows: more than two
-blocks, so the parallel loop compiles too), in a fresh process with the disk
-cache off.
+the first predict of one covariance type and dtype (5000 rows: five blocks,
+run on the pass's threads), in a fresh process with the disk cache off.
 
     python -m benchmarks.compile_times full float64        # one process, every function
     python -m benchmarks.compile_times --all               # a table, a fresh process a line
     python -m benchmarks.compile_times --all --features 8  # full's blocked path
 
 ``--all`` prints, per type and dtype: the first fit and predict, the block
-function, the parallel loop, the other fastgmm functions (the helpers
-compiled into the block), Numba's own (``np.empty``, ...), and how many
-functions compiled.
+function, the other fastgmm functions (the helpers compiled into the
+block), Numba's own (``np.empty``, ...), and how many functions compiled.
 """
 
 import argparse
@@ -62,8 +60,6 @@ def _groups(exclusive):
     for name, seconds in exclusive.items():
         if not name.startswith("fastgmm"):
             groups["numba"] += seconds
-        elif name.endswith("_run_blocks"):
-            groups["loop"] += seconds
         elif name.endswith("_block"):
             groups["block"] += seconds
         else:
@@ -78,7 +74,7 @@ def table(n_features):
         "compiles in, summed by kind"
     )
     print(
-        f"{'type/dtype':<18} {'fit+predict':>11} {'block':>6} {'loop':>6} {'helpers':>8} "
+        f"{'type/dtype':<18} {'fit+predict':>11} {'block':>6} {'helpers':>8} "
         f"{'numba':>6} {'functions':>9}"
     )
     for covariance_type in TYPES:
@@ -92,7 +88,7 @@ def table(n_features):
             g = _groups(exclusive)
             print(
                 f"{covariance_type + '/' + dtype:<18} {fit + predict:>11.2f} {g['block']:>6.2f} "
-                f"{g['loop']:>6.2f} {g['helpers']:>8.2f} {g['numba']:>6.2f} "
+                f"{g['helpers']:>8.2f} {g['numba']:>6.2f} "
                 f"{len(exclusive):>9}",
                 flush=True,
             )

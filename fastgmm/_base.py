@@ -38,9 +38,7 @@ def _ensure_kernels(source, covariance_type, reporter, estimator=None):
     ``INIT_SAMPLE_ROWS`` rows)."""
     if not isinstance(source, ArraySource):
         return 0.0
-    seconds = ensure_kernels(
-        covariance_type, source.dtype, reporter, source.n_samples, source.n_features
-    )
+    seconds = ensure_kernels(covariance_type, source.dtype, reporter, n_features=source.n_features)
     if estimator is not None and _runs_kmeans(estimator, source.n_samples):
         seconds += ensure_kernels("kmeans", np.float64, reporter)  # float64 for both dtypes
     return seconds

@@ -1,7 +1,9 @@
-"""Thread control: Numba's thread count and the BLAS thread pools.
+"""Thread control: the kernels' thread count and the BLAS thread pools.
 
-Nothing here is compiled.  Numba is imported inside the functions, so code
-that only loads a model or patches scikit-learn never imports it.
+The kernels' passes run on Python threads (``_kernels/_parallel.py``); how
+many is set here, per calling Python thread.  Nothing here is compiled.
+Numba is imported inside the functions, so code that only loads a model or
+patches scikit-learn never imports it.
 """
 
 import threading
@@ -15,22 +17,25 @@ def max_threads():
     return numba.config.NUMBA_NUM_THREADS
 
 
-def threading_layer():
-    """The Numba threading layer in use, or None before the first launch."""
+# The thread count of the kernels' passes, local to each Python thread (a
+# fit sets it for its own passes only); None: the default below.
+_local = threading.local()
+
+
+def current():
+    """The threads a kernel pass started from this Python thread uses: the
+    fit's ``n_threads``; else Numba's thread count where the caller set one
+    (``numba.set_num_threads``), else all (``NUMBA_NUM_THREADS``)."""
+    n = getattr(_local, "n_threads", None)
+    if n is not None:
+        return n
     import numba
 
     try:
-        return numba.threading_layer()
+        numba.threading_layer()  # raises until Numba's own threads were started
     except ValueError:
-        return None
-
-
-# The workqueue layer aborts the process when two Python threads launch
-# parallel kernels at once; tbb and omp do not.  Until the layer is known (it
-# is chosen at the first parallel launch), and whenever it is workqueue,
-# launches are serialised by this lock instead of crashing.
-_launch_lock = threading.RLock()
-_layer_is_threadsafe = False
+        return max_threads()
+    return numba.get_num_threads()
 
 
 # BLAS is held to one thread while any fit runs, and given back its own
@@ -80,10 +85,11 @@ def _single_threaded_blas():
 
 @contextmanager
 def threads(n_threads=None, *, limit_blas=False, n_rows=None):
-    """Run kernels with ``n_threads`` threads (None: all), restored on exit.
+    """Run kernels with ``n_threads`` threads (None: as ``current()`` says
+    outside), restored on exit.
 
-    Numba's thread count is local to the calling Python thread, so concurrent
-    fits with different ``n_threads`` do not disturb each other.
+    The count is local to the calling Python thread, so concurrent fits with
+    different ``n_threads`` do not disturb each other.
 
     n_rows : int, optional
         The rows the kernels will read: with ``n_threads=None``, data of at
@@ -103,20 +109,10 @@ def threads(n_threads=None, *, limit_blas=False, n_rows=None):
         with _single_threaded_blas(), threads(n_threads):
             yield
         return
-    import numba
-
-    global _layer_is_threadsafe
-    previous = numba.get_num_threads()
+    previous = getattr(_local, "n_threads", None)
     if n_threads is not None:
-        numba.set_num_threads(min(int(n_threads), max_threads()))
+        _local.n_threads = max(1, min(int(n_threads), max_threads()))
     try:
-        if _layer_is_threadsafe:
-            yield
-        else:
-            with _launch_lock:
-                yield
-                layer = threading_layer()
-                if layer is not None:
-                    _layer_is_threadsafe = layer in ("tbb", "omp")
+        yield
     finally:
-        numba.set_num_threads(previous)
+        _local.n_threads = previous

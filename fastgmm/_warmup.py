@@ -23,7 +23,7 @@ DTYPES = (np.float64, np.float32)
 # the disk cache takes less).
 _ANNOUNCE_AFTER = 0.5
 
-# (covariance_type, dtype name, variant, parallel) whose kernel has run here
+# (covariance_type, dtype name, variant) whose kernel has run here
 _ready = set()
 _ready_lock = threading.Lock()
 
@@ -47,30 +47,24 @@ def _tiny_parameters(covariance_type, n_components, n_features):
     return GaussianParameters(np.full(n_components, 1.0 / n_components), means, None, chol)
 
 
-def compile_kernels(covariance_type, dtype, parallel=True, n_features=3):
+def compile_kernels(covariance_type, dtype, n_features=3):
     """Run the kernel of (covariance type, dtype) that data of ``n_features``
     runs once, on a few rows: it compiles, or loads from the disk cache, if
     it has not yet run in this process.  Its three modes (E-step, given
-    responsibilities, scores) are one compiled signature, so one call serves
-    a fit and every prediction.
-
-    With ``parallel``, on enough rows (three blocks) to run the parallel
-    loop over blocks too; data of at most two blocks never runs it."""
-    from ._config import BLOCK_ROWS
+    responsibilities, scores) are one compiled signature, and the threads
+    of a pass call that same function (nothing else compiles for more
+    rows), so one call serves a fit and every prediction, of any size."""
     from ._kernels import kernel_variant
-    from ._kernels._parallel import _DIRECT_BLOCKS
     from ._sources import ArraySource
 
     dtype = np.dtype(dtype)
-    n_rows = (_DIRECT_BLOCKS + 1) * BLOCK_ROWS if parallel else 16
+    n_rows = 16
     X = np.linspace(-1.0, 1.0, n_features * n_rows).reshape(n_rows, n_features).astype(dtype)
     params = _tiny_parameters(covariance_type, 2, n_features)
     ArraySource(X).accumulate(params, covariance_type)
     variant = kernel_variant(covariance_type, n_features)
     with _ready_lock:
-        _ready.add((covariance_type, dtype.name, variant, False))
-        if parallel:
-            _ready.add((covariance_type, dtype.name, variant, True))
+        _ready.add((covariance_type, dtype.name, variant))
 
 
 def compile_kmeans_kernels(dtype=np.float64):
@@ -84,37 +78,29 @@ def compile_kmeans_kernels(dtype=np.float64):
 
     if np.dtype(dtype) != np.float64:
         raise ValueError(f"the k-means kernels are float64 only, got {np.dtype(dtype)}.")
-    from ._config import BLOCK_ROWS
-    from ._kernels._parallel import _DIRECT_BLOCKS
-
-    n_rows = (_DIRECT_BLOCKS + 1) * BLOCK_ROWS  # enough blocks for the parallel loop
+    n_rows = 64
     X = np.linspace(-1.0, 1.0, 3 * n_rows).reshape(n_rows, 3)
     centres, origin = _kmeans.kmeans(X, None, 2, np.random.RandomState(0), n_init=1)
     ArraySource(X).nearest_statistics(centres, origin, "full")
     with _ready_lock:
-        _ready.add(("kmeans", "float64", "", True))
+        _ready.add(("kmeans", "float64", ""))
 
 
-def ensure_kernels(covariance_type, dtype, reporter=None, n_rows=None, n_features=3):
+def ensure_kernels(covariance_type, dtype, reporter=None, n_features=3):
     """Make sure the kernel of (covariance type, dtype) for data of
     ``n_features`` has run in this process; seconds spent (0.0 when it had).
     ``covariance_type='kmeans'`` stands for the k-means kernels
-    (:func:`compile_kmeans_kernels`).  ``n_rows``: the rows it will run on
-    (None: any number); the parallel loop over blocks only when they are
-    more than two blocks.
+    (:func:`compile_kmeans_kernels`).
 
     When it takes longer than a moment (a compilation, not a cache load),
     ``reporter.compile_begin("diag/float64")`` is called while it runs and
     ``reporter.compile_end(seconds)`` when it is done.
     """
-    from ._config import BLOCK_ROWS
     from ._kernels import kernel_variant
-    from ._kernels._parallel import _DIRECT_BLOCKS
 
     dtype = np.dtype(dtype)
-    parallel = n_rows is None or n_rows > _DIRECT_BLOCKS * BLOCK_ROWS
     variant = "" if covariance_type == "kmeans" else kernel_variant(covariance_type, n_features)
-    if (covariance_type, dtype.name, variant, parallel) in _ready:
+    if (covariance_type, dtype.name, variant) in _ready:
         return 0.0
     state = {"announced": False, "done": False}
     lock = threading.Lock()
@@ -135,7 +121,7 @@ def ensure_kernels(covariance_type, dtype, reporter=None, n_rows=None, n_feature
         if covariance_type == "kmeans":
             compile_kmeans_kernels()
         else:
-            compile_kernels(covariance_type, dtype, parallel, n_features)
+            compile_kernels(covariance_type, dtype, n_features)
     finally:
         elapsed = time.perf_counter() - tic
         if timer is not None:

@@ -8,7 +8,7 @@
     fastgmm demo                            fit a built-in synthetic data set
     fastgmm make-data blobs.npy             write a synthetic data set
     fastgmm warmup                          compile and cache the kernels ahead of use
-    fastgmm info                            versions, threads, threading layer, cache
+    fastgmm info                            versions, threads, cache
 
 DATA is ``.npy`` (opened as a memory map, read in place), ``.npz`` (its first
 array, or ``--key``) or ``.csv`` (numbers; the delimiter is sniffed, a header
@@ -620,12 +620,6 @@ def cmd_info(args):
 
     from . import __version__, _config, _threads
 
-    layer = _threads.threading_layer()
-    if layer is None:  # chosen at the first parallel launch: launch one
-        from .functional import score_samples
-
-        score_samples(np.zeros((2, 1)), [1.0], [[0.0]], [1.0], "spherical")
-        layer = _threads.threading_layer()
     cache_dir = numba.config.CACHE_DIR or os.path.join(os.path.dirname(__file__), "__pycache__")
     print(f"fastgmm        {__version__}")
     print(f"python         {platform.python_version()} ({sys.executable})")
@@ -634,8 +628,7 @@ def cmd_info(args):
     print(f"scipy          {scipy.__version__}")
     print(f"scikit-learn   {sklearn.__version__}")
     print(f"cpus           {os.cpu_count()}")
-    print(f"threads        {_threads.max_threads()} (numba)")
-    print(f"threading layer {layer}")
+    print(f"threads        {_threads.current()} of {_threads.max_threads()} (NUMBA_NUM_THREADS)")
     print(
         f"kernel cache   {'on' if _config.NUMBA_CACHE else 'off (FASTGMM_NUMBA_CACHE=0)'}: "
         f"{cache_dir}"
@@ -850,7 +843,7 @@ def build_parser():
     )
     p.set_defaults(func=cmd_warmup)
 
-    p = command("info", "versions, threads, threading layer, kernel cache")
+    p = command("info", "versions, threads, kernel cache")
     p.set_defaults(func=cmd_info)
     return parser
 

@@ -170,7 +170,7 @@ def test_plot_ellipses(data):
 
 def test_info_and_demo():
     out = run("info").stdout
-    assert "threading layer" in out and "numba" in out
+    assert "threads" in out and "numba" in out
     out = run("demo", "--n-samples", 20000, "--n-features", 2, "-k", 3).stdout
     assert "final log-likelihood" in out and "time per EM iteration" in out
 

@@ -56,7 +56,7 @@ def test_cache_switch():
         "                  sorted({type(f._cache).__name__ for f in entry}),\n"
         "                  sorted({type(f._cache).__name__ for f in helpers})]))"
     )
-    names = sorted(["_full_block", "_tied_block", "_diag_block", "_run_blocks", "_nearest_block",
+    names = sorted(["_full_block", "_tied_block", "_diag_block", "_nearest_block",
                     "_candidates_block", "_lloyd_block"])  # fmt: skip
     assert run(code, FASTGMM_NUMBA_CACHE="1") == [names, ["FunctionCache"], ["NullCache"]]
     assert run(code, FASTGMM_NUMBA_CACHE="0") == [names, ["NullCache"], ["NullCache"]]
@@ -175,12 +175,10 @@ def test_a_slow_first_use_is_announced_once(monkeypatch):
 
     compiled = []
 
-    def slow(covariance_type, dtype, parallel=True, n_features=3):
+    def slow(covariance_type, dtype, n_features=3):
         time.sleep(_warmup._ANNOUNCE_AFTER + 0.5)
         compiled.append((covariance_type, np.dtype(dtype).name))
-        _warmup._ready.update(
-            {(covariance_type, np.dtype(dtype).name, "", p) for p in (parallel, False)}
-        )
+        _warmup._ready.add((covariance_type, np.dtype(dtype).name, ""))
 
     monkeypatch.setattr(_warmup, "_ready", set())
     monkeypatch.setattr(_warmup, "compile_kernels", slow)
@@ -229,31 +227,32 @@ def test_verbose_fit_reports_compilation_apart(monkeypatch, capsys):
     assert "compiling" not in capsys.readouterr().out
 
 
-def test_the_parallel_loop_compiles_when_the_rows_need_it(monkeypatch):
-    """Data of at most two blocks runs its block function from Python: its
-    first fit compiles no parallel loop.  A larger fit of the same type and
-    dtype then compiles the loop (announced with the kernels, not in the
-    middle of a pass), and once."""
+def test_more_rows_compile_nothing_more(monkeypatch):
+    """The threads of a pass call the block function that the first use
+    compiled on a few rows: a fit of many blocks after one of a single block
+    compiles (and announces) nothing."""
     from fastgmm import _warmup
     from fastgmm._config import BLOCK_ROWS
+    from fastgmm._kernels import RUN
 
     calls = []
     real = _warmup.compile_kernels
 
-    def spy(covariance_type, dtype, parallel=True, n_features=3):
-        calls.append((covariance_type, np.dtype(dtype).name, parallel))
-        real(covariance_type, dtype, parallel, n_features)
+    def spy(covariance_type, dtype, n_features=3):
+        calls.append((covariance_type, np.dtype(dtype).name))
+        real(covariance_type, dtype, n_features)
 
     monkeypatch.setattr(_warmup, "_ready", set())
     monkeypatch.setattr(_warmup, "compile_kernels", spy)
-    X = np.random.default_rng(0).normal(size=(3 * BLOCK_ROWS, 2))
+    X = np.random.default_rng(0).normal(size=(9 * BLOCK_ROWS, 2))
     small = fastgmm.GaussianMixture(2, covariance_type="diag", random_state=0)
-    small.fit(X[: 2 * BLOCK_ROWS]).predict(X[:100])
-    assert calls == [("diag", "float64", False)]
-    large = fastgmm.GaussianMixture(2, covariance_type="diag", random_state=0).fit(X)
-    large.predict(X)
-    fastgmm.GaussianMixture(2, covariance_type="diag", random_state=1).fit(X)
-    assert calls == [("diag", "float64", False), ("diag", "float64", True)]
+    small.fit(X[:BLOCK_ROWS]).predict(X[:100])
+    assert calls == [("diag", "float64")]
+    signatures = list(RUN["diag"].signatures)
+    large = fastgmm.GaussianMixture(2, covariance_type="diag", random_state=0, n_threads=2)
+    large.fit(X).predict(X)
+    assert calls == [("diag", "float64")]
+    assert RUN["diag"].signatures == signatures
 
 
 def test_a_large_kmeans_start_announces_its_kernels(monkeypatch, capsys):
@@ -272,7 +271,7 @@ def test_a_large_kmeans_start_announces_its_kernels(monkeypatch, capsys):
         real(dtype)
 
     monkeypatch.setattr(_warmup, "compile_kmeans_kernels", slow)
-    monkeypatch.setattr(_warmup, "_ready", {("full", "float64", True), ("full", "float64", False)})
+    monkeypatch.setattr(_warmup, "_ready", {("full", "float64", "up to 4 features")})
     X = np.random.default_rng(0).normal(size=(INIT_SAMPLE_ROWS + 1, 2))
     gm = fastgmm.GaussianMixture(2, max_iter=0).fit(X[:1000])
     start = dict(
@@ -361,7 +360,7 @@ def test_warmup_compiles_both_paths_of_full(monkeypatch):
 
     calls = []
 
-    def record(covariance_type, dtype, parallel=True, n_features=3):
+    def record(covariance_type, dtype, n_features=3):
         calls.append((covariance_type, np.dtype(dtype).name, n_features))
 
     monkeypatch.setattr(_warmup, "compile_kernels", record)
@@ -375,7 +374,7 @@ def test_warmup_compiles_both_paths_of_full(monkeypatch):
         "kernels for diag/float32",
     ]
 
-    def slow(covariance_type, dtype, parallel=True, n_features=3):
+    def slow(covariance_type, dtype, n_features=3):
         time.sleep(_warmup._ANNOUNCE_AFTER + 0.3)
 
     monkeypatch.setattr(_warmup, "_ready", set())
@@ -473,9 +472,8 @@ def test_read_only_install_caches_per_user(tmp_path):
 def test_one_compiled_kernel_per_type_and_dtype(tmp_path):
     """A fit (every init_params, weights, memory maps, warm starts, partial_fit)
     and every prediction after it run one compiled signature of their
-    type's block function per dtype, and of the parallel loop over blocks
-    per type and dtype: nothing compiles twice."""
-    from fastgmm._kernels import RUN, _parallel
+    type's block function per dtype: nothing compiles twice."""
+    from fastgmm._kernels import RUN
 
     from _helpers import COVARIANCE_TYPES, make_mixture
 
@@ -504,5 +502,3 @@ def test_one_compiled_kernel_per_type_and_dtype(tmp_path):
         assert len(variants) == len(set(variants)), (covariance_type, variants)
         assert {dtype for dtype, _ in variants} == {"float32", "float64"}, variants
         assert len(variants) <= 4, variants
-    loops = _parallel._run_blocks.signatures  # per kernel signature, and 3 k-means blocks
-    assert len(loops) == len(set(loops)) <= 2 * 2 * 3 + 3, loops

@@ -502,28 +502,29 @@ def test_avx2_exp_and_log_are_vector_code():
     assert lines[:2] == ["_exp_shifted True False []", "_add_log True False []"], lines
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # Numba's print
-def test_a_failed_block_is_an_error_not_a_silent_gap():
-    """The blocks run through a function pointer, which no exception can
-    cross: a block that fails returns 0, and run_blocks raises instead of
-    returning statistics with a block missing.  A block or two (small data)
-    is called from Python, and its exception propagates as it is."""
+def test_a_pass_runs_every_block_once_and_raises_a_blocks_error():
+    """The threads of a pass run every block once, whatever the runs and
+    the thread count; a block's exception is raised in the caller, as it is,
+    once every thread has stopped (no statistics with a block missing)."""
     from numba import njit
 
+    from fastgmm import _threads
     from fastgmm._kernels import _parallel
 
-    @njit
+    @njit(nogil=True)
     def block(first, last, out, bad):
         for b in range(first, last):
             if b == bad:
                 np.empty(-1)  # ValueError inside the block
-            out[b] = 2.0 * b
-        return 1
+            out[b] += 2.0 * b
 
-    out = np.zeros(64)
-    _parallel.run_blocks(block, 64, (out, -1))
-    assert_array_equal(out, 2.0 * np.arange(64))  # every block, once
-    with pytest.raises(RuntimeError, match="1 block"):
-        _parallel.run_blocks(block, 64, (np.zeros(64), 3))
-    with pytest.raises(ValueError, match="negative dimensions"):
-        _parallel.run_blocks(block, 2, (np.zeros(2), 1))
+    for n_threads in (1, 2, 3, 8):
+        with _threads.threads(n_threads):
+            for n_blocks in (1, 2, 3, 64, 1000):
+                out = np.zeros(n_blocks)
+                _parallel.run_blocks(block, n_blocks, (out, -1))
+                assert_array_equal(out, 2.0 * np.arange(n_blocks))  # every block, once
+            with pytest.raises(ValueError, match="negative dimensions"):
+                _parallel.run_blocks(block, 64, (np.zeros(64), 3))
+            with pytest.raises(ValueError, match="negative dimensions"):
+                _parallel.run_blocks(block, 2, (np.zeros(2), 1))

@@ -46,10 +46,12 @@ def test_same_random_state_bitwise_equal(data):
 
 
 def test_n_threads_restored():
+    from fastgmm import _threads
+
     X, _ = make_mixture(300, 2, 2)
-    before = numba.get_num_threads()
+    before = _threads.current()
     quiet_fit(X, n_components=2, n_threads=1)
-    assert numba.get_num_threads() == before
+    assert _threads.current() == before
     # also when the fit raises from inside the kernels' context
     with pytest.raises(ValueError, match="ill-defined empirical covariance"):
         GaussianMixture(
@@ -60,7 +62,7 @@ def test_n_threads_restored():
             weights_init=[0.5, 0.5],
             precisions_init=[np.eye(2)] * 2,
         ).fit(np.zeros((10, 2)))
-    assert numba.get_num_threads() == before
+    assert _threads.current() == before
 
 
 def test_concurrent_fits_equal_sequential(data):
@@ -84,11 +86,11 @@ def test_small_data_runs_on_the_calling_thread():
     from fastgmm import _config, _threads
 
     with _threads.threads(None, n_rows=_config.SERIAL_ROWS):
-        assert numba.get_num_threads() == 1
+        assert _threads.current() == 1
     with _threads.threads(None, n_rows=_config.SERIAL_ROWS + 1):
-        assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
+        assert _threads.current() == numba.config.NUMBA_NUM_THREADS
     with _threads.threads(2, n_rows=10):  # asked for: kept
-        assert numba.get_num_threads() == min(2, numba.config.NUMBA_NUM_THREADS)
+        assert _threads.current() == min(2, numba.config.NUMBA_NUM_THREADS)
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 threads")
@@ -102,3 +104,68 @@ def test_small_data_path_gives_the_parallel_result(covariance_type):
         parallel = quiet_fit(X.astype(dtype), n_threads=2, **params)
         assert_fits_bitwise_equal(serial, parallel)
         assert_array_equal(serial.score_samples(X), parallel.score_samples(X))
+
+
+def test_numba_thread_count_set_by_the_caller_is_followed():
+    """n_threads=None: NUMBA_NUM_THREADS, or what the caller set through
+    numba.set_num_threads (this Python thread's), as before fastgmm ran its
+    passes on threads of its own."""
+    from fastgmm import _threads
+
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        assert _threads.current() == 1
+        with _threads.threads(2):
+            assert _threads.current() == min(2, numba.config.NUMBA_NUM_THREADS)
+        assert _threads.current() == 1
+    finally:
+        numba.set_num_threads(before)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 threads")
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_runs_parallel_passes(data):
+    """A child forked after parallel passes has none of its parent's helper
+    threads: its passes start helpers of its own (work left for the parent's
+    would never run, and pile up) and give the parent's result.  (A start
+    that is not scikit-learn's k-means: its OpenMP threads do not survive a
+    fork, with or without fastgmm.)"""
+    import json
+    import os
+    import select
+
+    from fastgmm._kernels import _parallel
+
+    X = data[:20_000]
+    params = dict(n_components=3, random_state=0, max_iter=5, init_params="random_from_data")
+    parent = quiet_fit(X, n_threads=2, **params)
+    assert _parallel._helpers
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one fit, then what it saw, down the pipe
+        try:
+            child = quiet_fit(X, n_threads=2, **params)
+            seen = {
+                "means": child.means_.tolist(),
+                "helpers": [t.is_alive() for t in _parallel._helpers],
+                "work_left": _parallel._tasks.qsize(),
+            }
+            os.write(write, json.dumps(seen).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        ready, _, _ = select.select([read], [], [], 120)
+        assert ready, "the forked child's fit hung"
+        got = b""
+        while chunk := os.read(read, 1 << 16):
+            got += chunk
+    finally:
+        os.close(read)
+        if not ready:
+            os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    seen = json.loads(got)
+    assert seen["helpers"] == [True] and seen["work_left"] == 0, seen
+    assert_array_equal(np.array(seen["means"]), parent.means_)

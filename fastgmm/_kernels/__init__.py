@@ -30,8 +30,8 @@ below it:
     diag.py      diag and spherical       } block function of each family
     kmeans.py    k-means beyond 2^17 rows: nearest centres with their
                  statistics, Lloyd steps, k-means++ candidates (float64)
-    _parallel.py the one parallel loop over blocks, calling a family's
-                 block function through a pointer (see there)
+    _parallel.py a pass's blocks on Python threads, each calling a
+                 family's block function (nothing compiled; see there)
     _cache.py    the disk-cache guard (see there)
 
 Notation (scikit-learn's): ``prec_chol`` is the Cholesky factor ``U`` of the
@@ -92,7 +92,7 @@ RUN = {
 
 _cache.guard(
     pathlib.Path(__file__).parent,
-    [*set(RUN.values()), _parallel._run_blocks, kmeans._nearest_block, kmeans._lloyd_block,
+    [*set(RUN.values()), kmeans._nearest_block, kmeans._lloyd_block,
      kmeans._candidates_block],
 )  # fmt: skip
 

@@ -17,8 +17,8 @@ _FASTMATH = {"reassoc", "contract", "nsz"}
 
 
 # Two kinds of jitted function.  A block function (``_BLOCK``) is an entry
-# point: called from Python, or through a pointer by the parallel loop, and
-# cached on disk.  Everything else (``_HELPER``) is only ever compiled into
+# point: called from Python (by the threads of a pass, the GIL released),
+# and cached on disk.  Everything else (``_HELPER``) is only ever compiled into
 # a block: it gets neither Numba's Python wrapper nor its C wrapper (code
 # that nothing would call: about a fifth of a first fit's compile time) and
 # no cache entry of its own (its machine code is in the block's entry).  A
@@ -28,10 +28,6 @@ _BLOCK = dict(cache=NUMBA_CACHE, nogil=True, fastmath=_FASTMATH)
 
 
 _HELPER = dict(fastmath=_FASTMATH, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-
-
-# the parallel loop: called from Python only
-_PARALLEL = dict(_BLOCK, parallel=True, no_cfunc_wrapper=True)
 
 
 @intrinsic

@@ -147,4 +147,3 @@ def _diag_block(
             for t in range(width):
                 part_scatter[b, k, t] = scatter[k, t]
         part_ll[b] = ll
-    return 1  # done (see _parallel)

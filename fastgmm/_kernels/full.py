@@ -141,4 +141,3 @@ def _full_block(
         if not scoring:
             _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])
             part_ll[b] = ll
-    return 1  # done (see _parallel)

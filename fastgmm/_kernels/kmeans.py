@@ -187,7 +187,6 @@ def _nearest_block(
                     part_sums[b, k, t] = sums[k, t]
                 for t in range(width):
                     part_scatter[b, k, t] = scatter[k, t]
-    return 1  # done (see _parallel)
 
 
 @njit(**_BLOCK)
@@ -244,7 +243,6 @@ def _candidates_block(
                     out = dist_out[c + j, start : start + m]
                     for i in range(m):
                         out[i] = score[i]
-    return 1  # done (see _parallel)
 
 
 @njit(**_HELPER)
@@ -350,4 +348,3 @@ def _lloyd_block(
                 part_sums[b, k, t] = sums[k, t]
         part_inertia[b] = inertia
         part_changed[b] = changed
-    return 1  # done (see _parallel)

@@ -110,4 +110,3 @@ def _tied_block(
         if not scoring:
             _pack(full, sums4, nk4, part_nk[b], part_sums[b], part_scatter[b])
             part_ll[b] = ll
-    return 1  # done (see _parallel)
