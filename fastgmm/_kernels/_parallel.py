@@ -48,7 +48,8 @@ def _helper():
 
 
 def _wake(n):
-    """Hand ``work`` to ``n`` helper threads, starting those not yet there."""
+    """Start helper threads until there are ``n`` (they take work from
+    ``_tasks``)."""
     with _helpers_lock:
         while len(_helpers) < n:
             thread = threading.Thread(target=_helper, name=f"fastgmm-{len(_helpers)}", daemon=True)

@@ -18,13 +18,14 @@ _FASTMATH = {"reassoc", "contract", "nsz"}
 
 # Two kinds of jitted function.  A block function (``_BLOCK``) is an entry
 # point: called from Python (by the threads of a pass, the GIL released),
-# and cached on disk.  Everything else (``_HELPER``) is only ever compiled into
-# a block: it gets neither Numba's Python wrapper nor its C wrapper (code
-# that nothing would call: about a fifth of a first fit's compile time) and
-# no cache entry of its own (its machine code is in the block's entry).  A
+# and cached on disk; it has Numba's Python wrapper and not its C wrapper
+# (nothing calls it through a pointer).  Everything else (``_HELPER``) is
+# only ever compiled into a block: it gets neither wrapper (code that
+# nothing would call: about a fifth of a first fit's compile time) and no
+# cache entry of its own (its machine code is in the block's entry).  A
 # helper cannot be called from Python: tests call one through a jitted
 # function of their own.
-_BLOCK = dict(cache=NUMBA_CACHE, nogil=True, fastmath=_FASTMATH)
+_BLOCK = dict(cache=NUMBA_CACHE, nogil=True, fastmath=_FASTMATH, no_cfunc_wrapper=True)
 
 
 _HELPER = dict(fastmath=_FASTMATH, no_cpython_wrapper=True, no_cfunc_wrapper=True)
