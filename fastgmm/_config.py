@@ -28,10 +28,13 @@ BLOCK_ROWS = 1024
 TILE_ROWS = 256
 
 #: Blocks whose partial statistics live at the same time (one "wave").  The
-#: kernels run the blocks of a wave in parallel; the partial statistics are
-#: then added in block order.  The wave is made narrower when the statistics
-#: are large (see ``PARTIALS_BUDGET_BYTES``), never because of the threads.
-MAX_WAVE_BLOCKS = 64
+#: kernels run the blocks of a wave in parallel (one start of the threads a
+#: wave: at 64 blocks, 153 starts a pass of 10M rows cost 5-15% of full
+#: 10M x 4 x 4's pass); the partial statistics are then added in block
+#: order.  The wave is made narrower when the statistics are large (see
+#: ``PARTIALS_BUDGET_BYTES``) or a chunk's bytes of rows would not hold it
+#: (``CHUNK_BYTES``), never because of the threads.
+MAX_WAVE_BLOCKS = 1024
 
 #: Rows read per chunk, by default about this many bytes of input (a whole
 #: number of waves).  In-memory arrays are read in place (a chunk is a view);

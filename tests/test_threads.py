@@ -14,8 +14,8 @@ from _helpers import COVARIANCE_TYPES, assert_fits_bitwise_equal, make_mixture, 
 
 @pytest.fixture(scope="module")
 def data():
-    # More than one wave of blocks (65,536 rows at the default grid), and a
-    # ragged last block.
+    # 147 blocks of the default grid (one wave) and a ragged last block;
+    # many waves: test_one_and_two_threads_bitwise_equal_over_waves
     X, _ = make_mixture(150_001, 4, 5, seed=0)
     return X
 
@@ -37,6 +37,22 @@ def test_one_and_two_threads_bitwise_equal(data, covariance_type, dtype):
     two = quiet_fit(X, n_threads=2, **params)
     assert_fits_bitwise_equal(one, two)
     assert_array_equal(one.predict_proba(X[:1000]), two.predict_proba(X[:1000]))
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 threads")
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_one_and_two_threads_bitwise_equal_over_waves(covariance_type, small_grid):
+    """The same over a grid of many waves (each a start of the threads) of
+    3 blocks of 16 rows, the last wave and block ragged."""
+    X = make_mixture(5_001, 3, 3, seed=1)[0]
+    for dtype in (np.float64, np.float32):
+        params = dict(
+            n_components=3, covariance_type=covariance_type, max_iter=4, tol=0, random_state=0
+        )
+        params["init_params"] = "random_from_data"
+        one = quiet_fit(X.astype(dtype), n_threads=1, **params)
+        two = quiet_fit(X.astype(dtype), n_threads=2, **params)
+        assert_fits_bitwise_equal(one, two)
 
 
 def test_same_random_state_bitwise_equal(data):

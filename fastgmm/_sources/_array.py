@@ -16,13 +16,22 @@ from .._stats import SufficientStatistics, scatter_shape
 
 
 def wave_blocks(covariance_type, n_components, n_features):
-    """Blocks per wave: as many as the partials budget allows, at most 64.
+    """Blocks per wave: as many as the partials budget allows, and at most
+    a chunk's bytes of float64 rows (a chunk holds whole waves), at most
+    ``MAX_WAVE_BLOCKS``.  Each wave is one start of the pass's threads.
 
     Depends on the problem's shape only, never on the thread count.
     """
     n_scatter = math.prod(scatter_shape(covariance_type, n_components, n_features))
     per_block = 8 * (n_components * (1 + n_features) + n_scatter + 1)
-    blocks = int(min(_config.MAX_WAVE_BLOCKS, max(1, _config.PARTIALS_BUDGET_BYTES // per_block)))
+    block_bytes = 8 * n_features * _config.BLOCK_ROWS
+    blocks = int(
+        min(
+            _config.MAX_WAVE_BLOCKS,
+            max(1, _config.PARTIALS_BUDGET_BYTES // per_block),
+            max(1, _config.CHUNK_BYTES // block_bytes),
+        )
+    )
     # An even number splits evenly over 2 (and 4, ...) threads: 15 blocks on
     # 2 threads would leave one idle for a fifteenth of every wave.
     return blocks - blocks % 2 if blocks > 1 else blocks
@@ -347,7 +356,7 @@ class ArraySource:
         empty_2d = np.empty((0, n_components), dtype=self.dtype)
         empty_1d = np.empty(0, dtype=self.dtype)
         no_labels = np.empty(0, dtype=np.int64)
-        rows = self._rows_per_chunk(_config.MAX_WAVE_BLOCKS * _config.BLOCK_ROWS)
+        rows = self._rows_per_chunk(_config.BLOCK_ROWS)  # no partials: no waves
         for start, stop, chunk in self.chunks(rows):
             _kernels.score(
                 covariance_type,
@@ -373,7 +382,7 @@ class ArraySource:
         empty_2d = np.empty((0, n_components), dtype=self.dtype)
         no_labels = np.empty(0, dtype=np.int64)
         best_values, best_rows = np.empty(0), np.empty(0, dtype=np.int64)
-        rows = self._rows_per_chunk(_config.MAX_WAVE_BLOCKS * _config.BLOCK_ROWS)
+        rows = self._rows_per_chunk(_config.BLOCK_ROWS)  # no partials: no waves
         for start, stop, chunk in self.chunks(rows):
             lse = np.empty(stop - start, dtype=self.dtype)
             _kernels.score(
